@@ -1,0 +1,49 @@
+# digit-recognizer: every target creates .venv and installs what it needs on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DATA ?=
+PROFILE ?= default
+RUN ?=
+THREADS ?=
+
+DATA_ARG = $(if $(DATA),--data "$(DATA)",)
+RUN_ARG = $(if $(RUN),--run "$(RUN)",)
+THREADS_ARG = $(if $(THREADS),--threads $(THREADS),)
+
+.PHONY: help venv test test-fast lint submit report clean-venv
+
+help:
+	@echo "make demo      offline demo on scikit-learn's digits: tune -> submit -> export -> edge"
+	@echo "make test      the test suite (creates .venv on first use)"
+	@echo "make submit    DATA=path/to/digit-recognizer.zip [PROFILE=default|smoke|quick|full]"
+	@echo "make report    [RUN=runs/<id>]"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml edge/pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]" -e ./edge
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+submit: $(STAMP)
+	$(PY) -m solution submit $(DATA_ARG) --profile $(PROFILE) $(THREADS_ARG)
+
+report: $(STAMP)
+	$(PY) -m solution report $(RUN_ARG)
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,3 @@
+from solution.cli import main
+
+main()

@@ -1,0 +1,118 @@
+"""The one description of a trained ensemble: network, optimiser, augmentation and schedule.
+
+Every run, trial and exported model stores the fully resolved `Config` as JSON, so a result can
+always say how it was made. `Config.from_dict(cfg.to_dict()) == cfg` holds for every config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Downsample = Literal["strided", "pool"]
+Head = Literal["conv", "dense"]
+
+
+@dataclass(frozen=True)
+class Config:
+    # --- network (the public 99.6% recipe: 2 stages of conv-conv-5x5/2 plus a 4x4 conv head) ---
+    width: int = 32  # channels of stage 0; stage s has width * 2**s channels
+    stages: int = 2  # downsampling stages; 28 -> 12 -> 4 pixels with valid 3x3 convs
+    convs_per_stage: int = 2  # 3x3 convs before each downsampling step
+    kernel_size: int = 3  # kernel of the plain convs; the downsampling conv is 5x5
+    downsample: Downsample = "strided"  # 5x5 stride-2 conv (learned) or 2x2 max-pool
+    batch_norm: bool = True  # BN after every conv: faster, steadier training
+    bn_momentum: float = 0.99  # BN moving-average momentum; lower for runs of a few dozen steps
+    dropout: float = 0.4  # after each stage and before the classifier
+    head: Head = "conv"  # 4x4 valid conv to head_width (recipe) or global average + dense
+    head_width: int = 128  # units of the last hidden layer
+    channels: tuple[int, ...] = ()  # explicit width per conv layer (pruning sets it); () = derived
+    # --- optimisation ---
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    learning_rate: float = 1e-3  # initial learning rate
+    lr_decay: float = 0.95  # lr(epoch) = learning_rate * lr_decay**epoch
+    weight_decay: float = 0.0  # only used by adamw
+    label_smoothing: float = 0.0  # 0.0 = plain cross-entropy
+    epochs: int = 30
+    batch_size: int = 64
+    # --- augmentation (training batches only; never part of the model) ---
+    rotation: float = 10.0  # max rotation in degrees, uniform in [-rotation, rotation]
+    zoom: float = 0.1  # scale uniform in [1 - zoom, 1 + zoom]
+    shift: float = 0.1  # translation as a fraction of the image side, per axis
+    # --- ensemble ---
+    seeds_per_fold: int = 1  # models trained per fold, each with its own seed; their mean is used
+    tta: bool = False  # average predictions over a few fixed small shifts at predict time
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)  # free notes
+
+    def __post_init__(self) -> None:
+        _check(self.width >= 1, "width", self.width, "must be >= 1")
+        _check(self.stages in (1, 2, 3), "stages", self.stages, "must be 1, 2 or 3")
+        _check(self.convs_per_stage >= 0, "convs_per_stage", self.convs_per_stage, "must be >= 0")
+        _check(self.kernel_size in (3, 5), "kernel_size", self.kernel_size, "must be 3 or 5")
+        _check(self.downsample in ("strided", "pool"), "downsample", self.downsample, "unknown")
+        _check(self.head in ("conv", "dense"), "head", self.head, "unknown")
+        _check(0.0 <= self.dropout < 1.0, "dropout", self.dropout, "must be in [0, 1)")
+        _check(0.0 <= self.label_smoothing < 0.5, "label_smoothing", self.label_smoothing,
+               "must be in [0, 0.5)")
+        _check(self.learning_rate > 0, "learning_rate", self.learning_rate, "must be > 0")
+        _check(0.0 < self.lr_decay <= 1.0, "lr_decay", self.lr_decay, "must be in (0, 1]")
+        _check(self.epochs >= 1, "epochs", self.epochs, "must be >= 1")
+        _check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
+        _check(self.seeds_per_fold >= 1, "seeds_per_fold", self.seeds_per_fold, "must be >= 1")
+        _check(self.optimizer in ("adam", "adamw", "sgd"), "optimizer", self.optimizer, "unknown")
+        if self.channels:
+            _check(len(self.channels) == self.conv_layers, "channels", self.channels,
+                   f"needs {self.conv_layers} entries")
+            _check(min(self.channels) >= 1, "channels", self.channels, "entries must be >= 1")
+
+    @property
+    def conv_layers(self) -> int:
+        """Number of conv layers whose width `channels` lists (the conv head included)."""
+        return self.stages * (self.convs_per_stage + (self.downsample == "strided")) + (
+            self.head == "conv")
+
+    def layer_widths(self) -> tuple[int, ...]:
+        """Width of every conv layer in build order: stage convs, downsampling convs, conv head."""
+        if self.channels:
+            return self.channels
+        widths: list[int] = []
+        for stage in range(self.stages):
+            per_stage = self.convs_per_stage + (self.downsample == "strided")
+            widths += [self.width * 2**stage] * per_stage
+        if self.head == "conv":
+            widths.append(self.head_width)
+        return tuple(widths)
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["channels"] = list(self.channels)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Config:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown configuration field(s): {', '.join(unknown)}")
+        values = dict(data)
+        if "channels" in values:
+            values["channels"] = tuple(values["channels"])
+        return cls(**values)
+
+    def fingerprint(self) -> str:
+        """Short stable hash of everything that changes what is trained (notes excluded)."""
+        data = self.to_dict()
+        data.pop("extra")
+        blob = json.dumps(data, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:10]
+
+
+def _check(ok: bool, name: str, value: object, message: str) -> None:
+    if not ok:
+        raise ValueError(f"config field {name}={value!r}: {message}")

@@ -1,0 +1,185 @@
+"""5-fold cross-validated training of the ensemble, resumable member by member.
+
+A run folder is keyed by the configuration and the data, so running the same command again (after
+Ctrl-C, a crash, or a tuning trial that trained the same configuration) reuses every member that
+finished. A member counts as finished once its `.json` exists; it is written last, atomically.
+
+    runs/<run_id>/members/fold{k}_seed{s}.keras   the trained network
+    runs/<run_id>/members/fold{k}_seed{s}.npz     val_index, val_probs (and test_probs)
+    runs/<run_id>/members/fold{k}_seed{s}.json    accuracy, history, seconds, seed
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from solution.atomic import atomic_path, write_json
+from solution.config import Config
+from solution.data import Competition
+from solution.folds import N_FOLDS, stratified_folds
+from solution.train import EpochClock, Log, fit_member, predict_probs
+
+FoldHook = Callable[[int, float, float], None]  # (fold, fold accuracy, running CV accuracy)
+
+
+@dataclass
+class MemberResult:
+    fold: int
+    seed: int
+    accuracy: float  # on the fold's validation rows
+    seconds: float  # training time, 0 when reused
+    history: dict[str, list[float]]
+    reused: bool
+    model_path: Path
+
+
+@dataclass
+class CVResult:
+    oof_probs: np.ndarray  # (N, 10) float32; rows of folds not trained are NaN
+    fold_accuracies: dict[int, float]  # ensemble of the fold's seeds on its validation rows
+    members: list[MemberResult] = field(default_factory=list)
+    test_probs: np.ndarray | None = None  # (M, 10) mean over all members, when predicted
+
+    @property
+    def covered(self) -> np.ndarray:
+        return ~np.isnan(self.oof_probs[:, 0])
+
+    def accuracy(self, labels: np.ndarray) -> float:
+        """Accuracy of the out-of-fold predictions over the rows they cover."""
+        covered = self.covered
+        return float(np.mean(self.oof_probs[covered].argmax(1) == labels[covered]))
+
+
+def data_fingerprint(comp: Competition) -> str:
+    digest = hashlib.sha256()
+    for array in (comp.train_images, comp.train_labels, comp.test_images):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:10]
+
+
+def run_id(cfg: Config, comp: Competition) -> str:
+    return f"cnn-{cfg.fingerprint()}-data-{data_fingerprint(comp)}"
+
+
+def member_seed(base_seed: int, fold: int, seed_index: int) -> int:
+    return base_seed + 1000 * fold + seed_index
+
+
+def run_cv(cfg: Config, comp: Competition, run_dir: Path, *, folds: Sequence[int] | None = None,
+           predict_test: bool = True, base_seed: int = 0, log: Log | None = None,
+           on_fold_end: FoldHook | None = None,
+           member_callbacks: Callable[[int, int], list[Any]] | None = None) -> CVResult:
+    """Train (or reuse) every member of the chosen folds; OOF and test probabilities averaged.
+
+    `on_fold_end` may raise (e.g. optuna.TrialPruned) to stop the run after any fold.
+    """
+    run_dir = Path(run_dir)
+    members_dir = run_dir / "members"
+    members_dir.mkdir(parents=True, exist_ok=True)
+    splits = stratified_folds(comp.train_labels)
+    chosen = list(range(N_FOLDS)) if folds is None else sorted(set(folds))
+    oof = np.full((len(comp.train_labels), 10), np.nan, np.float32)
+    test_sum = np.zeros((len(comp.test_images), 10), np.float64)
+    result = CVResult(oof, {})
+    to_train = sum(not _done(members_dir, f, s, cfg) for f in chosen
+                   for s in range(cfg.seeds_per_fold))
+    clock = EpochClock(total_epochs=to_train * cfg.epochs)
+    for fold in chosen:
+        train_index, val_index = splits[fold]
+        val_sum = np.zeros((len(val_index), 10), np.float64)
+        for seed_index in range(cfg.seeds_per_fold):
+            seed = member_seed(base_seed, fold, seed_index)
+            member, val_probs, test_probs = _member(
+                cfg, comp, members_dir, fold, seed_index, seed, train_index, val_index,
+                predict_test, clock, log,
+                member_callbacks(fold, seed_index) if member_callbacks else [])
+            result.members.append(member)
+            val_sum += val_probs
+            if predict_test:
+                test_sum += test_probs
+        fold_probs = (val_sum / cfg.seeds_per_fold).astype(np.float32)
+        oof[val_index] = fold_probs
+        fold_acc = float(np.mean(fold_probs.argmax(1) == comp.train_labels[val_index]))
+        result.fold_accuracies[fold] = fold_acc
+        running = result.accuracy(comp.train_labels)
+        if log:
+            log(f"fold {fold + 1}/{N_FOLDS}: accuracy {fold_acc:.5f}, "
+                f"running CV {running:.5f} over {int(result.covered.sum())} rows")
+        if on_fold_end is not None:
+            on_fold_end(fold, fold_acc, running)
+    if predict_test:
+        result.test_probs = (test_sum / len(result.members)).astype(np.float32)
+    return result
+
+
+def _paths(members_dir: Path, fold: int, seed_index: int) -> tuple[Path, Path, Path]:
+    stem = members_dir / f"fold{fold}_seed{seed_index}"
+    return stem.with_suffix(".keras"), stem.with_suffix(".npz"), stem.with_suffix(".json")
+
+
+def _done(members_dir: Path, fold: int, seed_index: int, cfg: Config) -> bool:
+    _, _, info_path = _paths(members_dir, fold, seed_index)
+    if not info_path.is_file():
+        return False
+    try:
+        return json.loads(info_path.read_text()).get("config_fingerprint") == cfg.fingerprint()
+    except (OSError, json.JSONDecodeError):
+        return False
+
+
+def _member(cfg: Config, comp: Competition, members_dir: Path, fold: int, seed_index: int,
+            seed: int, train_index: np.ndarray, val_index: np.ndarray, predict_test: bool,
+            clock: EpochClock, log: Log | None, callbacks: list[Any],
+            ) -> tuple[MemberResult, np.ndarray, np.ndarray | None]:
+    model_path, probs_path, info_path = _paths(members_dir, fold, seed_index)
+    label = f"fold {fold + 1}/{N_FOLDS} seed {seed_index + 1}/{cfg.seeds_per_fold}"
+    if _done(members_dir, fold, seed_index, cfg):
+        info = json.loads(info_path.read_text())
+        stored = np.load(probs_path)
+        test_probs = stored["test_probs"] if "test_probs" in stored.files else None
+        if predict_test and test_probs is None:  # trained by a tuning trial that skipped test
+            test_probs = _predict_saved(model_path, comp.test_images, cfg.tta)
+            _save_probs(probs_path, val_index, stored["val_probs"], test_probs)
+        if log:
+            log(f"{label}: reusing finished member (val accuracy {info['accuracy']:.5f})")
+        member = MemberResult(fold, seed, info["accuracy"], 0.0, info["history"], True, model_path)
+        return member, stored["val_probs"], test_probs
+    started = time.perf_counter()
+    model, history = fit_member(
+        cfg, comp.train_images[train_index], comp.train_labels[train_index],
+        comp.train_images[val_index], comp.train_labels[val_index], seed,
+        label=label, clock=clock, log=log, callbacks=callbacks)
+    seconds = time.perf_counter() - started
+    val_probs = predict_probs(model, comp.train_images[val_index], cfg.tta)
+    test_probs = predict_probs(model, comp.test_images, cfg.tta) if predict_test else None
+    accuracy = float(np.mean(val_probs.argmax(1) == comp.train_labels[val_index]))
+    with atomic_path(model_path) as tmp:
+        model.save(tmp)
+    _save_probs(probs_path, val_index, val_probs, test_probs)
+    write_json(info_path, {"fold": fold, "seed": seed, "accuracy": accuracy, "seconds": seconds,
+                           "config_fingerprint": cfg.fingerprint(), "history": history})
+    return MemberResult(fold, seed, accuracy, seconds, history, False, model_path), val_probs, \
+        test_probs
+
+
+def _save_probs(path: Path, val_index: np.ndarray, val_probs: np.ndarray,
+                test_probs: np.ndarray | None) -> None:
+    arrays = {"val_index": val_index, "val_probs": val_probs}
+    if test_probs is not None:
+        arrays["test_probs"] = test_probs
+    with atomic_path(path) as tmp, open(tmp, "wb") as stream:
+        np.savez(stream, **arrays)
+
+
+def _predict_saved(model_path: Path, images: np.ndarray, tta: bool) -> np.ndarray:
+    import keras
+
+    return predict_probs(keras.models.load_model(model_path), images, tta)

@@ -1,0 +1,59 @@
+"""Profiles: how much compute a command may spend, as overrides of the configuration.
+
+`smoke` runs in seconds (tests, demo), `default` fits this project's 2-core CPU machine in about
+an hour and a half for 5 folds, `full` is for a GPU or a night.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from solution.config import Config
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    overrides: dict[str, Any] = field(default_factory=dict)  # applied on top of the base config
+    max_train_rows: int | None = None  # stratified subset of train.csv; None = every row
+    tune_folds: int = 5  # folds a tuning trial trains (the rest are never looked at)
+    tune_epochs: tuple[int, int] = (1, 1)  # range of epochs the tuner may choose
+    description: str = ""
+
+    def apply(self, cfg: Config) -> Config:
+        return cfg.replace(**self.overrides)
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        "smoke",
+        overrides=dict(width=8, head_width=32, epochs=2, batch_size=32, bn_momentum=0.9),
+        max_train_rows=1000, tune_folds=5, tune_epochs=(1, 2),
+        description="seconds: a narrow net, 2 epochs, 1,000 training rows; for tests and the demo"),
+    # Measured here: ~700 images/s for the recipe network on 2 cores, batch 64..128. 5 folds x 16
+    # epochs x 33,600 images is ~65 minutes; a faster decay converges within those epochs.
+    "default": Profile(
+        "default",
+        overrides=dict(epochs=16, lr_decay=0.85, batch_size=128),
+        tune_folds=5, tune_epochs=(8, 16),
+        description="this 2-core CPU machine: 16 epochs per fold, about 70-90 minutes"),
+    "quick": Profile(
+        "quick",
+        overrides=dict(epochs=4, lr_decay=0.6, batch_size=128),
+        max_train_rows=8400, tune_folds=2, tune_epochs=(2, 6),
+        description="tuning in about an hour here: 8,400 rows, 2 of the 5 folds, few epochs"),
+    "full": Profile(
+        "full",
+        overrides=dict(epochs=45, lr_decay=0.95, batch_size=64, seeds_per_fold=3, tta=True),
+        tune_folds=5, tune_epochs=(30, 60),
+        description="a GPU or a night: the 45-epoch recipe, 3 seeds per fold, TTA"),
+}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown profile {name!r}; choose one of "
+                         f"{', '.join(PROFILES)}") from None

@@ -1,0 +1,158 @@
+"""`submit`: train (or reuse) the fold models of the chosen configuration and write the submission.
+
+Which configuration: an explicit `--config` file, else the tuned
+`optuna_studies/<profile>/best.json` when tuning has written one, else the default recipe with
+the profile's budget.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from solution.atomic import write_json, write_text
+from solution.config import Config
+from solution.cv import CVResult, data_fingerprint, run_cv, run_id
+from solution.data import Competition
+from solution.profiles import Profile
+from solution.submission import make_submission, write_submission
+from solution.train import Log
+
+LATEST = "LATEST"  # file in the runs folder naming the newest finished run
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    config: Config
+    source: str  # "default", or the file it came from
+
+
+def resolve_config(profile: Profile, config_file: str | Path | None = None,
+                   studies_dir: str | Path = "optuna_studies") -> ResolvedConfig:
+    """The configuration `submit` trains; a tuned result needs no profile overrides on top."""
+    if config_file is not None:
+        return ResolvedConfig(load_config_file(Path(config_file)), str(config_file))
+    tuned = Path(studies_dir) / profile.name / "best.json"
+    if tuned.is_file():
+        return ResolvedConfig(load_config_file(tuned), str(tuned))
+    return ResolvedConfig(profile.apply(Config()), "default")
+
+
+def load_config_file(path: Path) -> Config:
+    """A Config from JSON: either the fields themselves or a best.json holding them in 'config'."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{path}: file not found") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable JSON file ({exc})") from None
+    if isinstance(data, dict) and isinstance(data.get("config"), dict):
+        data = data["config"]
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object with configuration fields")
+    try:
+        return Config.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def subset(comp: Competition, max_rows: int | None, seed: int = 0) -> Competition:
+    """A stratified subset of the training rows (test rows untouched), for fast profiles."""
+    if max_rows is None or max_rows >= len(comp.train_labels):
+        return comp
+    from sklearn.model_selection import train_test_split
+
+    keep, _ = train_test_split(np.arange(len(comp.train_labels)), train_size=max_rows,
+                               stratify=comp.train_labels, random_state=seed)
+    keep = np.sort(keep)
+    return Competition(comp.train_images[keep], comp.train_labels[keep], comp.test_images,
+                       comp.test_ids, comp.sample_submission, comp.source)
+
+
+def library_versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    versions = {"python": platform.python_version()}
+    for name in ("tensorflow", "keras", "numpy", "pandas", "scikit-learn", "optuna", "onnx",
+                 "onnxruntime", "tf2onnx"):
+        try:
+            versions[name] = md.version(name)
+        except md.PackageNotFoundError:
+            continue
+    return versions
+
+
+def submit(comp: Competition, profile: Profile, resolved: ResolvedConfig, *, runs_dir: Path,
+           submission_path: Path, base_seed: int = 0, log: Log | None = None) -> dict:
+    """Train/reuse all folds, write the run folder and the submission; returns run.json's data."""
+    started = time.perf_counter()
+    comp = subset(comp, profile.max_train_rows)
+    cfg = resolved.config
+    run_dir = Path(runs_dir) / run_id(cfg, comp)
+    if log:
+        log(f"run folder {run_dir} (config from {resolved.source}, profile {profile.name}, "
+            f"{len(comp.train_labels)} training rows, {len(comp.test_images)} test rows)")
+    write_json(run_dir / "config.json", cfg.to_dict())
+    result = run_cv(cfg, comp, run_dir, base_seed=base_seed, log=log)
+    assert result.test_probs is not None
+    np.save(run_dir / "oof_probs.npy", result.oof_probs)
+    np.save(run_dir / "test_probs.npy", result.test_probs)
+    np.save(run_dir / "train_labels.npy", comp.train_labels)
+    frame = make_submission(comp.test_ids, result.test_probs)
+    write_submission(frame, run_dir / "submission.csv", comp.sample_submission)
+    write_submission(frame, Path(submission_path), comp.sample_submission)
+    info = run_summary(cfg, comp, profile, resolved, result, base_seed,
+                       time.perf_counter() - started, run_dir, Path(submission_path))
+    from solution.report import write_report
+
+    info["oof_report"] = {k: v for k, v in write_report(run_dir, comp.train_labels).items()
+                          if k in ("rows", "accuracy", "confusion_matrix")}
+    write_json(run_dir / "run.json", info)
+    write_text(Path(runs_dir) / LATEST, run_dir.name + "\n")
+    return info
+
+
+def run_summary(cfg: Config, comp: Competition, profile: Profile, resolved: ResolvedConfig,
+                result: CVResult, base_seed: int, seconds: float, run_dir: Path,
+                submission_path: Path) -> dict:
+    from solution.folds import FOLD_SEED, N_FOLDS
+
+    return {
+        "run_id": run_dir.name,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+        "profile": profile.name,
+        "config_source": resolved.source,
+        "config": cfg.to_dict(),
+        "config_fingerprint": cfg.fingerprint(),
+        "data": {"source": comp.source, "fingerprint": data_fingerprint(comp),
+                 "train_rows": len(comp.train_labels),
+                 "test_rows": len(comp.test_images)},
+        "folds": {"n_folds": N_FOLDS, "fold_seed": FOLD_SEED},
+        "seeds": sorted({m.seed for m in result.members}),
+        "base_seed": base_seed,
+        "fold_accuracies": {str(k): v for k, v in result.fold_accuracies.items()},
+        "cv_accuracy": result.accuracy(comp.train_labels),
+        "members": [{"fold": m.fold, "seed": m.seed, "accuracy": m.accuracy,
+                     "train_seconds": round(m.seconds, 1), "reused": m.reused,
+                     "model": str(m.model_path.relative_to(run_dir))} for m in result.members],
+        "timings": {"wall_seconds": round(seconds, 1),
+                    "train_seconds": round(sum(m.seconds for m in result.members), 1)},
+        "submission": str(submission_path),
+        "versions": library_versions(),
+    }
+
+
+def latest_run(runs_dir: Path) -> Path:
+    """The newest finished run, from runs/LATEST."""
+    pointer = Path(runs_dir) / LATEST
+    if not pointer.is_file():
+        raise FileNotFoundError(f"{pointer}: no finished run yet; run `make submit` first")
+    return Path(runs_dir) / pointer.read_text().strip()

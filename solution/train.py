@@ -1,0 +1,143 @@
+"""Train one ensemble member on one fold, and predict with a trained member."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from solution.augment import TTA_SHIFTS, eval_dataset, to_float, training_dataset, tta_views
+from solution.config import Config
+from solution.model import build_model
+
+if TYPE_CHECKING:
+    import keras
+
+Log = Callable[[str], None]
+
+
+def configure_tensorflow(threads: int | None = None) -> None:
+    """Quiet TensorFlow and bound its thread pools (several workers share the cores).
+
+    Must run before TensorFlow executes anything; later calls are ignored by TensorFlow itself.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    if threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, threads)))
+        except RuntimeError:  # already initialised in this process: keep what is in force
+            pass
+
+
+@dataclass
+class EpochClock:
+    """Shared by all members of a run, so every epoch line can show the ETA of the whole run."""
+
+    total_epochs: int
+    done_epochs: int = 0
+    seconds: list[float] = field(default_factory=list)
+
+    def eta_seconds(self) -> float:
+        if not self.seconds:
+            return float("nan")
+        return (self.total_epochs - self.done_epochs) * float(np.median(self.seconds[-10:]))
+
+
+def _progress_callback(label: str, clock: EpochClock, log: Log):
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            logs = logs or {}
+            spent = time.perf_counter() - self.started
+            clock.done_epochs += 1
+            clock.seconds.append(spent)
+            lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            log(f"{label} epoch {epoch + 1:>2}/{self.params['epochs']}  "
+                f"loss {logs.get('loss', float('nan')):.4f}  acc {logs.get('accuracy', 0):.4f}  "
+                f"val_loss {logs.get('val_loss', float('nan')):.4f}  "
+                f"val_acc {logs.get('val_accuracy', 0):.4f}  lr {lr:.2e}  {spent:.0f}s  "
+                f"ETA {_clock_text(clock.eta_seconds())}")
+
+    return Progress()
+
+
+def _clock_text(seconds: float) -> str:
+    if not np.isfinite(seconds):
+        return "?"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
+
+
+def make_optimizer(cfg: Config) -> Any:
+    import keras
+
+    if cfg.optimizer == "adam":
+        return keras.optimizers.Adam(cfg.learning_rate)
+    if cfg.optimizer == "adamw":
+        return keras.optimizers.AdamW(cfg.learning_rate, weight_decay=cfg.weight_decay)
+    return keras.optimizers.SGD(cfg.learning_rate, momentum=0.9, nesterov=True)
+
+
+def compile_model(model: keras.Model, cfg: Config) -> keras.Model:
+    import keras
+
+    model.compile(optimizer=make_optimizer(cfg),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
+                  metrics=["accuracy"])
+    return model
+
+
+def fit_member(cfg: Config, train_images: np.ndarray, train_labels: np.ndarray,
+               val_images: np.ndarray, val_labels: np.ndarray, seed: int, *,
+               label: str = "", clock: EpochClock | None = None, log: Log | None = None,
+               callbacks: Sequence[Any] = (), model: keras.Model | None = None,
+               ) -> tuple[keras.Model, dict[str, list[float]]]:
+    """Train a fresh `build_model(cfg)` (or `model`) on augmented batches; returns it and history.
+
+    Images are (N, 28, 28) uint8; the learning rate follows learning_rate * lr_decay**epoch.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = compile_model(model if model is not None else build_model(cfg), cfg)
+    train_ds = training_dataset(train_images, train_labels, cfg.batch_size, seed,
+                                cfg.rotation, cfg.zoom, cfg.shift)
+    steps = max(1, len(train_images) // cfg.batch_size)
+    schedule = keras.callbacks.LearningRateScheduler(
+        lambda epoch: cfg.learning_rate * cfg.lr_decay**epoch)
+    all_callbacks = [schedule, *callbacks]
+    if log is not None:
+        all_callbacks.append(_progress_callback(label, clock or EpochClock(cfg.epochs), log))
+    history = model.fit(train_ds, steps_per_epoch=steps, epochs=cfg.epochs,
+                        validation_data=eval_dataset(val_images, val_labels),
+                        callbacks=all_callbacks, verbose=0)
+    return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+
+def predict_probs(model: keras.Model, images: np.ndarray, tta: bool = False,
+                  batch_size: int = 1024) -> np.ndarray:
+    """Softmax probabilities (N, 10) float32 for (N, 28, 28) uint8 images.
+
+    With `tta`, the mean over the image and four copies moved by one pixel.
+    """
+    if not tta:
+        return model.predict(eval_dataset(images, batch_size=batch_size), verbose=0)
+    import tensorflow as tf
+
+    total = np.zeros((len(images), 10), np.float64)
+    for dx, dy in TTA_SHIFTS:
+        views = tf.data.Dataset.from_tensor_slices(images).batch(batch_size).map(
+            lambda x, dx=dx, dy=dy: tta_views(to_float(x), dx, dy))
+        total += model.predict(views, verbose=0)
+    return (total / len(TTA_SHIFTS)).astype(np.float32)
