@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -119,9 +120,11 @@ def fit_member(cfg: Config, train_images: np.ndarray, train_labels: np.ndarray,
     all_callbacks = [schedule, *callbacks]
     if log is not None:
         all_callbacks.append(_progress_callback(label, clock or EpochClock(cfg.epochs), log))
-    history = model.fit(train_ds, steps_per_epoch=steps, epochs=cfg.epochs,
-                        validation_data=eval_dataset(val_images, val_labels),
-                        callbacks=all_callbacks, verbose=0)
+    with warnings.catch_warnings():  # Keras warns that a tf.data input ignores shuffle=True
+        warnings.filterwarnings("ignore", message=".*shuffle=True.*")
+        history = model.fit(train_ds, steps_per_epoch=steps, epochs=cfg.epochs,
+                            validation_data=eval_dataset(val_images, val_labels),
+                            callbacks=all_callbacks, verbose=0)
     return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
 
