@@ -5,9 +5,41 @@
     reader.classify(batch).digits
     reader.read_field("zip.png").text
 
-Importing this package is cheap: onnxruntime itself is imported only when a reader is built.
+Importing this package is cheap (numpy and Pillow): onnxruntime is imported when a reader is
+built. Only relative imports are used, so the folder also works vendored next to a script.
 """
 
 from __future__ import annotations
 
+from .errors import (
+    ArrayError,
+    BlankImageError,
+    DigitEdgeError,
+    ImageSizeError,
+    InputError,
+    ModelError,
+    ModelIntegrityError,
+    ModelNotFoundError,
+    UnreadableImageError,
+)
+from .normalize import normalize
+from .reader import Classification, DigitReader, FieldDigit, FieldReading
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "ArrayError",
+    "BlankImageError",
+    "Classification",
+    "DigitEdgeError",
+    "DigitReader",
+    "FieldDigit",
+    "FieldReading",
+    "ImageSizeError",
+    "InputError",
+    "ModelError",
+    "ModelIntegrityError",
+    "ModelNotFoundError",
+    "UnreadableImageError",
+    "normalize",
+]

@@ -1,0 +1,43 @@
+"""Exceptions of digit_edge: one type per thing that can go wrong, each with a message to show as is.
+
+The library raises; only the CLI prints and exits. Every message names the file or argument and
+says what is wrong, so a user never needs a traceback.
+"""
+
+from __future__ import annotations
+
+
+class DigitEdgeError(Exception):
+    """Base of every error digit_edge raises on purpose."""
+
+
+class ModelError(DigitEdgeError):
+    """The model cannot be used: missing, tampered, or not following the model contract."""
+
+
+class ModelNotFoundError(ModelError):
+    """The model file or its manifest does not exist."""
+
+
+class ModelIntegrityError(ModelError):
+    """The model file's sha256 differs from its manifest: changed, truncated or corrupt."""
+
+
+class InputError(DigitEdgeError):
+    """One input (file, image or array) cannot be read; other inputs of a batch are unaffected."""
+
+
+class UnreadableImageError(InputError):
+    """Missing, empty, corrupt or non-image file."""
+
+
+class ImageSizeError(InputError):
+    """An image too small to hold a digit, or so large that decoding it would exhaust memory."""
+
+
+class BlankImageError(InputError):
+    """An image with no ink on it."""
+
+
+class ArrayError(InputError):
+    """An array of the wrong shape, dtype or value range."""

@@ -1,0 +1,146 @@
+"""Find, verify and open the ONNX model: manifest, sha256 check, one onnxruntime session.
+
+The model contract (shared with `make export`): models/manifest.json lists variants
+{"int8": {file, sha256, bytes}, "fp32": {...}}; each file takes `image` float32 [N, 28, 28, 1]
+0..1 and gives `probabilities` float32 [N, 10]. onnxruntime is imported here, lazily, so that
+`import digit_edge` stays cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelError, ModelIntegrityError, ModelNotFoundError
+
+BUNDLED = Path(__file__).resolve().parent / "models"
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which file to load and what its manifest says (empty when it has none)."""
+
+    path: Path
+    variant: str | None
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def min_confidence(self) -> float:
+        """The manifest's recommended reject threshold; 0 (reject nothing) when it gives none."""
+        value = self.manifest.get("min_confidence")
+        return float(value) if isinstance(value, int | float) else 0.0
+
+
+def resolve(model: str | os.PathLike | None = None) -> ModelSpec:
+    """The model to use for `model`, verified against its manifest's sha256.
+
+    None -> the bundled default variant; "int8" / "fp32" -> that bundled variant; a folder or a
+    manifest.json -> its default variant; an .onnx file -> that file, verified when a manifest
+    beside it lists it (a model without a manifest is loaded unverified).
+    """
+    if model is None or (isinstance(model, str) and not Path(model).exists()
+                         and model in ("int8", "fp32")):
+        return _from_manifest(BUNDLED / MANIFEST, None if model is None else str(model))
+    path = Path(model)
+    if not path.exists():
+        raise ModelNotFoundError(f"model {path}: no such file or folder")
+    if path.is_dir():
+        return _from_manifest(path / MANIFEST, None)
+    if path.name.endswith(".json"):
+        return _from_manifest(path, None)
+    sidecar = path.parent / MANIFEST
+    if sidecar.is_file():
+        manifest = _read_manifest(sidecar)
+        for name, entry in manifest.get("variants", {}).items():
+            if isinstance(entry, dict) and entry.get("file") == path.name:
+                _verify(path, entry, sidecar)
+                return ModelSpec(path, name, manifest)
+    return ModelSpec(path, None, {})
+
+
+def open_session(spec: ModelSpec, threads: int | None = None):
+    """One onnxruntime InferenceSession on the CPU, graph optimisations on, checked against the
+    contract. threads: intra-op threads (None = onnxruntime's default, one per physical core)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.inter_op_num_threads = 1
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    options.log_severity_level = 3  # warnings about unused initialisers are not the user's concern
+    try:
+        session = ort.InferenceSession(str(spec.path), sess_options=options,
+                                       providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+        raise ModelError(f"model {spec.path}: onnxruntime cannot load it ({_first_line(exc)})") \
+            from None
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1 or inputs[0].name != "image" or list(inputs[0].shape[1:]) != [28, 28, 1]:
+        found = [(i.name, i.shape) for i in inputs]
+        raise ModelError(f"model {spec.path}: expected one input `image` [N, 28, 28, 1], "
+                         f"found {found}")
+    if outputs[0].name != "probabilities" or outputs[0].shape[-1] != 10:
+        raise ModelError(f"model {spec.path}: expected output `probabilities` [N, 10], found "
+                         f"{outputs[0].name} {outputs[0].shape}")
+    return session
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _from_manifest(manifest_path: Path, variant: str | None) -> ModelSpec:
+    manifest = _read_manifest(manifest_path)
+    variants = manifest.get("variants")
+    variant = variant or manifest.get("default_variant")
+    if not isinstance(variants, dict) or variant not in variants:
+        known = sorted(variants) if isinstance(variants, dict) else []
+        raise ModelError(f"{manifest_path}: no variant {variant!r} (has {known})")
+    entry = variants[variant]
+    if not isinstance(entry, dict) or "file" not in entry:
+        raise ModelError(f"{manifest_path}: variant {variant!r} names no file")
+    path = manifest_path.parent / entry["file"]
+    _verify(path, entry, manifest_path)
+    return ModelSpec(path, variant, manifest)
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ModelNotFoundError(f"model manifest {path}: no such file (run `make export`, or "
+                                 "pass --model path/to/model.onnx)")
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"model manifest {path}: not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise ModelError(f"model manifest {path}: expected a JSON object")
+    return manifest
+
+
+def _verify(path: Path, entry: dict[str, Any], manifest_path: Path) -> None:
+    if not path.is_file():
+        raise ModelNotFoundError(f"model file {path}: missing (listed in {manifest_path})")
+    expected = entry.get("sha256")
+    if not expected:
+        raise ModelIntegrityError(f"{manifest_path}: no sha256 for {path.name}")
+    actual = sha256(path)
+    if actual != expected:
+        raise ModelIntegrityError(
+            f"model file {path}: sha256 {actual[:12]}... does not match the manifest's "
+            f"{str(expected)[:12]}... (changed, truncated or corrupt; reinstall or re-export)")
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[-1][:200] if text else type(exc).__name__
