@@ -70,7 +70,8 @@ def submit(data, train_csv, test_csv, sample_csv, profile, config_file, runs_dir
                                 sample_csv=sample_csv)
         configure_tensorflow(threads)
         info = run_submit(comp, chosen, resolved, runs_dir=Path(runs_dir),
-                          submission_path=Path(submission_path), base_seed=base_seed, log=log)
+                          submission_path=Path(submission_path), base_seed=base_seed, log=log,
+                          studies_dir=Path(studies_dir))
     except USAGE_ERRORS as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -87,24 +88,44 @@ def submit(data, train_csv, test_csv, sample_csv, profile, config_file, runs_dir
 @click.option("--run", "run_path", type=click.Path(file_okay=False), default=None,
               help="Run folder (default: the latest in runs/).")
 @click.option("--runs-dir", type=click.Path(file_okay=False), default="runs", show_default=True)
-def report(run_path, runs_dir) -> None:
-    """Re-make the report files of a finished run."""
+@data_option
+@click.option("--studies-dir", type=click.Path(file_okay=False), default="optuna_studies",
+              show_default=True, help="Tuning plots found here are linked from report.html.")
+def report(run_path, runs_dir, data, studies_dir) -> None:
+    """Re-make the report files (PNGs, report.html) of a finished run."""
+    import json
+
     import numpy as np
 
-    from solution.report import write_report
-    from solution.submit import latest_run
+    from solution.report import MISTAKES, save_mistakes, write_report
+    from solution.submit import latest_run, subset
 
     try:
         run_dir = Path(run_path) if run_path else latest_run(Path(runs_dir))
         labels_path = run_dir / "train_labels.npy"
         if not labels_path.is_file():
             raise FileNotFoundError(f"{run_dir}: not a finished run (no train_labels.npy)")
-        metrics = write_report(run_dir, np.load(labels_path))
+        labels = np.load(labels_path)
+        if not (run_dir / MISTAKES).is_file():  # runs made before the gallery existed
+            from solution.data import load_competition
+            from solution.profiles import get_profile
+
+            info = json.loads((run_dir / "run.json").read_text())
+            comp = subset(load_competition(data or info["data"]["source"]),
+                          get_profile(info["profile"]).max_train_rows)
+            save_mistakes(run_dir, comp.train_images, labels, np.load(run_dir / "oof_probs.npy"))
+        metrics = write_report(run_dir, labels, Path(studies_dir))
     except USAGE_ERRORS as exc:
         fail(str(exc))
     click.echo(metrics["classification_text"])
-    click.echo(f"OOF accuracy {metrics['accuracy']:.5f}; report files in {run_dir}")
+    click.echo(f"OOF accuracy {metrics['accuracy']:.5f}; report: {run_dir / 'report.html'}")
 
+
+# Tuning commands (tune, study, dashboard) live in their own module.
+from solution.cli_tune import dashboard, study, tune  # noqa: E402
+
+for _command in (tune, study, dashboard):
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()

@@ -75,8 +75,53 @@ def plot_confusion(matrix: list[list[int]], target: Path) -> None:
     plt.close(fig)
 
 
-def write_report(run_dir: Path, labels: np.ndarray) -> dict:
-    """Write metrics.json, classification_report.txt, curves.png and confusion_matrix.png."""
+MISTAKES = "oof_mistakes.npz"
+
+
+def save_mistakes(run_dir: Path, images: np.ndarray, labels: np.ndarray, oof_probs: np.ndarray,
+                  keep: int = 40) -> None:
+    """Keep the most confident OOF mistakes (images included) so a report can be re-made alone."""
+    covered = ~np.isnan(oof_probs[:, 0])
+    predicted = np.where(covered, np.nan_to_num(oof_probs).argmax(1), -1)
+    wrong = np.flatnonzero(covered & (predicted != labels))
+    confidence = np.nan_to_num(oof_probs).max(1)
+    worst = wrong[np.argsort(-confidence[wrong])][:keep]
+    with atomic_path(run_dir / MISTAKES) as tmp, open(tmp, "wb") as stream:
+        np.savez_compressed(stream, index=worst, images=images[worst], true=labels[worst],
+                            predicted=predicted[worst], confidence=confidence[worst])
+
+
+def plot_mistakes(run_dir: Path, target: Path) -> int:
+    """A gallery of the saved mistakes, titled 'true -> predicted (confidence)'."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not (run_dir / MISTAKES).is_file():
+        return 0
+    saved = np.load(run_dir / MISTAKES)
+    count = len(saved["index"])
+    columns = 8
+    rows = max(1, -(-count // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.3, rows * 1.5), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, ax in enumerate(axes.flat[:count]):
+        ax.imshow(saved["images"][i], cmap="gray")
+        ax.set_title(f"{saved['true'][i]}→{saved['predicted'][i]} "
+                     f"({saved['confidence'][i]:.2f})", fontsize=7)
+    fig.suptitle("most confident out-of-fold mistakes: true→predicted (confidence)", fontsize=9)
+    fig.tight_layout()
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return count
+
+
+def write_report(run_dir: Path, labels: np.ndarray,
+                 studies_dir: Path = Path("optuna_studies")) -> dict:
+    """Write metrics.json, classification_report.txt, PNGs and a self-contained report.html."""
     run_dir = Path(run_dir)
     metrics = oof_metrics(labels, np.load(run_dir / "oof_probs.npy"))
     write_json(run_dir / "metrics.json", {k: v for k, v in metrics.items()
@@ -84,4 +129,45 @@ def write_report(run_dir: Path, labels: np.ndarray) -> dict:
     write_text(run_dir / "classification_report.txt", metrics["classification_text"])
     plot_curves(run_dir, run_dir / "curves.png")
     plot_confusion(metrics["confusion_matrix"], run_dir / "confusion_matrix.png")
+    plot_mistakes(run_dir, run_dir / "mistakes.png")
+    write_text(run_dir / "report.html", render_html(run_dir, metrics, Path(studies_dir)))
     return metrics
+
+
+def render_html(run_dir: Path, metrics: dict, studies_dir: Path) -> str:
+    """One HTML file with the pictures inlined, readable offline and attachable to an issue."""
+    import base64
+    import html
+
+    info_path = run_dir / "run.json"
+    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    folds = info.get("fold_accuracies", {})
+    rows = "".join(f"<tr><td>{int(k) + 1}</td><td>{v:.5f}</td></tr>" for k, v in folds.items())
+
+    def picture(name: str) -> str:
+        path = run_dir / name
+        if not path.is_file():
+            return ""
+        data = base64.b64encode(path.read_bytes()).decode()
+        return f'<p><img alt="{name}" src="data:image/png;base64,{data}"></p>'
+
+    studies = "".join(
+        f'<li><a href="{html.escape(p.resolve().as_uri())}">{html.escape(str(p))}</a></li>'
+        for p in sorted(studies_dir.glob("*/*.png")))
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<title>run {html.escape(run_dir.name)}</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}
+td,th{{padding:2px 10px;text-align:right}}img{{max-width:100%}}</style></head><body>
+<h1>Run {html.escape(run_dir.name)}</h1>
+<p>Out-of-fold accuracy <b>{metrics['accuracy']:.5f}</b> over {metrics['rows']} rows;
+profile {html.escape(str(info.get('profile', '?')))}, configuration from
+{html.escape(str(info.get('config_source', '?')))}.</p>
+<table><tr><th>fold</th><th>accuracy</th></tr>{rows}</table>
+<h2>Training curves</h2>{picture("curves.png")}
+<h2>Confusion matrix</h2>{picture("confusion_matrix.png")}
+<h2>Classification report</h2><pre>{html.escape(metrics['classification_text'])}</pre>
+<h2>Most confident mistakes</h2>{picture("mistakes.png")}
+<h2>Tuning plots</h2><ul>{studies or "<li>no study yet (make tune)</li>"}</ul>
+<h2>Configuration</h2><pre>{html.escape(json.dumps(info.get('config', {}), indent=1))}</pre>
+</body></html>
+"""

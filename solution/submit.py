@@ -2,7 +2,9 @@
 
 Which configuration: an explicit `--config` file, else the tuned
 `optuna_studies/<profile>/best.json` when tuning has written one, else the default recipe with
-the profile's budget.
+the profile's budget. Studies are named after their profile (`tune --profile quick` writes
+optuna_studies/quick/), so `submit --profile P` picks up what `tune --profile P` found; a study
+given another name with `tune --study NAME` is used with `--config optuna_studies/NAME/best.json`.
 """
 
 from __future__ import annotations
@@ -32,17 +34,55 @@ LATEST = "LATEST"  # file in the runs folder naming the newest finished run
 class ResolvedConfig:
     config: Config
     source: str  # "default", or the file it came from
+    note: str = ""  # one line for the user about where the configuration came from
 
 
 def resolve_config(profile: Profile, config_file: str | Path | None = None,
                    studies_dir: str | Path = "optuna_studies") -> ResolvedConfig:
-    """The configuration `submit` trains; a tuned result needs no profile overrides on top."""
+    """The configuration `submit` trains; a tuned result needs no profile overrides on top.
+
+    The tuned optuna_studies/<profile>/best.json is used only when it was tuned with this same
+    profile and differs from the profile's default configuration in searched fields only
+    (`solution.search_space.SEARCHED`, within the ranges of `suggest_config`). So a tuned
+    configuration never silently changes the budget: seeds per fold, TTA and the network's
+    fixed shape stay the profile's; epochs stay within the profile's `tune_epochs` and width
+    within half to one and a half times the profile's. Anything else (a best.json from another
+    profile, or one from before the profile was edited) stops `submit` with one line saying so;
+    an explicit `--config` file is taken as it is.
+    """
     if config_file is not None:
-        return ResolvedConfig(load_config_file(Path(config_file)), str(config_file))
+        return ResolvedConfig(load_config_file(Path(config_file)), str(config_file),
+                              f"configuration from {config_file}")
     tuned = Path(studies_dir) / profile.name / "best.json"
     if tuned.is_file():
-        return ResolvedConfig(load_config_file(tuned), str(tuned))
-    return ResolvedConfig(profile.apply(Config()), "default")
+        cfg = load_config_file(tuned)
+        return ResolvedConfig(cfg, str(tuned), check_tuned(tuned, profile, cfg))
+    return ResolvedConfig(profile.apply(Config()), "default",
+                          f"default configuration of profile {profile.name} (no {tuned})")
+
+
+def check_tuned(path: Path, profile: Profile, cfg: Config) -> str:
+    """Refuse a tuned configuration made for another budget; returns a note on what it is."""
+    from solution.search_space import SEARCHED
+
+    info = json.loads(path.read_text())
+    tuned_for = info.get("profile")
+    if tuned_for != profile.name:
+        raise ValueError(f"{path}: tuned with profile {tuned_for!r}, not {profile.name!r}; "
+                         "pass --config to use it anyway, or delete it")
+    default = profile.apply(Config()).to_dict()
+    changed = sorted(name for name, value in cfg.to_dict().items()
+                     if name not in (*SEARCHED, "extra") and default[name] != value)
+    low, high = profile.tune_epochs
+    if changed or not low <= cfg.epochs <= high:
+        what = ", ".join(changed) or f"epochs={cfg.epochs} outside {low}..{high}"
+        raise ValueError(f"{path}: differs from profile {profile.name!r} beyond the tuned "
+                         f"fields ({what}); retune, pass --config to use it anyway, or delete it")
+    folds = info.get("folds") or []
+    score = info.get("cv_accuracy")
+    score_text = f"CV {score:.5f}" if isinstance(score, int | float) else "CV ?"
+    return (f"tuned configuration from {path} (trial {info.get('trial')}, {score_text} "
+            f"on {len(folds)} of 5 folds)")
 
 
 def load_config_file(path: Path) -> Config:
@@ -90,13 +130,16 @@ def library_versions() -> dict[str, str]:
 
 
 def submit(comp: Competition, profile: Profile, resolved: ResolvedConfig, *, runs_dir: Path,
-           submission_path: Path, base_seed: int = 0, log: Log | None = None) -> dict:
+           submission_path: Path, base_seed: int = 0, log: Log | None = None,
+           studies_dir: Path = Path("optuna_studies")) -> dict:
     """Train/reuse all folds, write the run folder and the submission; returns run.json's data."""
     started = time.perf_counter()
     comp = subset(comp, profile.max_train_rows)
     cfg = resolved.config
     run_dir = Path(runs_dir) / run_id(cfg, comp)
     if log:
+        if resolved.note:
+            log(resolved.note)
         log(f"run folder {run_dir} (config from {resolved.source}, profile {profile.name}, "
             f"{len(comp.train_labels)} training rows, {len(comp.test_images)} test rows)")
     write_json(run_dir / "config.json", cfg.to_dict())
@@ -110,10 +153,12 @@ def submit(comp: Competition, profile: Profile, resolved: ResolvedConfig, *, run
     write_submission(frame, Path(submission_path), comp.sample_submission)
     info = run_summary(cfg, comp, profile, resolved, result, base_seed,
                        time.perf_counter() - started, run_dir, Path(submission_path))
-    from solution.report import write_report
+    write_json(run_dir / "run.json", info)
+    from solution.report import save_mistakes, write_report
 
-    info["oof_report"] = {k: v for k, v in write_report(run_dir, comp.train_labels).items()
-                          if k in ("rows", "accuracy", "confusion_matrix")}
+    save_mistakes(run_dir, comp.train_images, comp.train_labels, result.oof_probs)
+    metrics = write_report(run_dir, comp.train_labels, Path(studies_dir))
+    info["oof_report"] = {k: metrics[k] for k in ("rows", "accuracy", "confusion_matrix")}
     write_json(run_dir / "run.json", info)
     write_text(Path(runs_dir) / LATEST, run_dir.name + "\n")
     return info
