@@ -1,4 +1,4 @@
-"""Exceptions of digit_edge: one type per thing that can go wrong, each with a message to show as is.
+"""Exceptions of digit_edge: one type per failure, each with a message to show as it is.
 
 The library raises; only the CLI prints and exits. Every message names the file or argument and
 says what is wrong, so a user never needs a traceback.

@@ -1,4 +1,4 @@
-"""Turn a path, PIL image or array into one bounded grey image: float32 (H, W), 0 = black, 1 = white.
+"""Turn a path, PIL image or array into one bounded grey image: float32 (H, W), 0 black, 1 white.
 
 Why bounded: a 600 dpi page scan is tens of megapixels, and the model sees 28x28. Images are shrunk
 while decoding (JPEG draft mode) and right after it (area averaging), so memory and time stay
@@ -7,6 +7,7 @@ small whatever comes in. Sizes are checked from the header before any pixel is d
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -97,10 +98,8 @@ def _reduce(image: Image.Image, max_side: int, max_pixels: int | None) -> Image.
     target = _target_size(*image.size, max_side, max_pixels)
     factor = image.size[0] // max(target[0], 1)
     if factor >= 2:
-        try:
+        with contextlib.suppress(ValueError):  # a mode reduce() lacks: the float path copes
             image = image.reduce(factor)
-        except ValueError:  # a mode reduce() does not support: the float path below copes
-            pass
     return image
 
 
@@ -166,7 +165,8 @@ def to_unit_range(array: np.ndarray, name: str) -> np.ndarray:
         return array.astype(np.float32) / 255.0
     if array.dtype.kind in "iu":
         if array.size and (array.min() < 0 or array.max() > 255):
-            raise ArrayError(f"{name}: integer pixels must be 0-255, got {array.min()}..{array.max()}")
+            raise ArrayError(f"{name}: integer pixels must be 0-255, "
+                             f"got {array.min()}..{array.max()}")
         return array.astype(np.float32) / 255.0
     if array.dtype.kind == "f":
         values = array.astype(np.float32)

@@ -14,7 +14,7 @@ from .errors import BlankImageError
 
 MIN_CONTRAST = 0.08   # ink must differ from the paper by 8% of full scale to count as ink
 NOISE_SIGMAS = 4.0    # ...and by 4 noise standard deviations of the paper, measured on the border
-MASK_LEVEL = 0.35     # fraction of the stroke's full strength above which a pixel is "on" the stroke
+MASK_LEVEL = 0.35     # a pixel with 35% of the stroke core's strength is on the stroke
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def find_ink(gray: np.ndarray, name: str = "image") -> Ink:
 
 @dataclass(frozen=True)
 class Component:
-    """One connected blob of ink: its label in the label image, pixel count and box (x0, y0, x1, y1)."""
+    """One connected blob of ink: its label, pixel count and box (x0, y0, x1, y1)."""
 
     label: int
     area: int

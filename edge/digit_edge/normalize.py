@@ -110,7 +110,8 @@ def _without_specks(mask: np.ndarray) -> np.ndarray:
     if not dropped:
         return mask
     drop = np.isin(labels, dropped)
-    drop = np.repeat(np.repeat(drop, factor, axis=0), factor, axis=1)[:mask.shape[0], :mask.shape[1]]
+    drop = np.repeat(np.repeat(drop, factor, axis=0), factor, axis=1)
+    drop = drop[:mask.shape[0], :mask.shape[1]]
     return mask & ~drop
 
 

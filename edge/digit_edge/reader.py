@@ -141,10 +141,11 @@ class DigitReader:
 
     # -- fields of several digits --------------------------------------------------------------
 
-    def read_field(self, item: ImageLike) -> FieldReading:
+    def read_field(self, item: ImageLike, min_confidence: float | None = None) -> FieldReading:
         """Read a one-line field of digits (path, PIL image or array), left to right.
 
-        Raises an InputError subclass when the image cannot be read or holds no ink.
+        min_confidence overrides the reader's threshold for this call. Raises an InputError
+        subclass when the image cannot be read or holds no ink.
         """
         name = describe(item)
         if isinstance(item, np.ndarray) and item.ndim not in (2, 3):
@@ -154,17 +155,17 @@ class DigitReader:
         segments = segment_line(ink, name)
         batch = np.stack([fit_to_frame(_digit_strength(ink.strength, s.mask), s.mask)
                           for s in segments])
-        result = self.decide(self.predict(batch))
+        result = self.decide(self.predict(batch), min_confidence=min_confidence)
         digits = []
         for segment, digit, confidence in zip(segments, result.digits, result.confidences,
                                               strict=True):
-            box = tuple(int(round(v * scale)) for v in segment.box)
+            box = tuple(round(v * scale) for v in segment.box)
             digits.append(FieldDigit(None if digit < 0 else int(digit), float(confidence), box))
         text = "".join("?" if d.digit is None else str(d.digit) for d in digits)
         return FieldReading(text, digits)
 
     def read_fields(self, items: Iterable[ImageLike]) -> list[FieldReading | DigitEdgeError]:
-        """read_field over many inputs; a failed one yields its error instead of stopping the rest."""
+        """read_field over many inputs; a failed one yields its error, the rest go on."""
         results: list[FieldReading | DigitEdgeError] = []
         for item in items:
             try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import json
+import itertools
 import platform
 import sys
 import time
@@ -45,7 +45,7 @@ def fit(x: np.ndarray, y: np.ndarray, hidden: int, epochs: int, seed: int) -> li
     rng = np.random.default_rng(seed)
     sizes = [x.shape[1], hidden, 10] if hidden else [x.shape[1], 10]
     params: list[np.ndarray] = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         params += [rng.normal(0, (2 / fan_in) ** 0.5, (fan_in, fan_out)).astype(np.float32),
                    np.zeros(fan_out, np.float32)]
     m = [np.zeros_like(p) for p in params]
@@ -125,7 +125,8 @@ def pick_min_confidence(probs: np.ndarray, labels: np.ndarray) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared/data/digit-recognizer.zip")
+    parser.add_argument("--data", type=Path,
+                        default=REPO.parent / "shared/data/digit-recognizer.zip")
     parser.add_argument("--out", type=Path, default=REPO / "edge/digit_edge/models")
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=8)
