@@ -84,9 +84,10 @@ def test_rerun_reuses_finished_folds_and_retrains_only_a_lost_one(smoke_run, sma
 def test_tuned_best_json_is_used_when_present(tmp_path):
     profile = get_profile("smoke")
     assert resolve_config(profile, studies_dir=tmp_path).source == "default"
-    tuned = Config(width=4, epochs=1)
+    tuned = profile.apply(Config()).replace(width=4, epochs=1)
     (tmp_path / profile.name).mkdir()
-    (tmp_path / profile.name / "best.json").write_text(json.dumps({"config": tuned.to_dict()}))
+    (tmp_path / profile.name / "best.json").write_text(
+        json.dumps({"profile": profile.name, "config": tuned.to_dict()}))
     assert resolve_config(profile, studies_dir=tmp_path).config == tuned
 
 
