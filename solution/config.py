@@ -14,10 +14,13 @@ from typing import Any, Literal
 
 Downsample = Literal["strided", "pool"]
 Head = Literal["conv", "dense"]
+# Networks of the zoo (`solution.zoo`); listed here so a Config validates without TensorFlow.
+ARCHS = ("cnn", "m3", "m5", "m7", "lenet5", "mlp512", "mlp1024")
 
 
 @dataclass(frozen=True)
 class Config:
+    arch: str = "cnn"  # zoo network (ARCHS); the fields below up to `channels` shape only "cnn"
     # --- network (the public 99.6% recipe: 2 stages of conv-conv-5x5/2 plus a 4x4 conv head) ---
     width: int = 32  # channels of stage 0; stage s has width * 2**s channels
     stages: int = 2  # downsampling stages; 28 -> 12 -> 4 pixels with valid 3x3 convs
@@ -48,6 +51,7 @@ class Config:
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)  # free notes
 
     def __post_init__(self) -> None:
+        _check(self.arch in ARCHS, "arch", self.arch, f"unknown; choose one of {', '.join(ARCHS)}")
         _check(self.width >= 1, "width", self.width, "must be >= 1")
         _check(self.stages in (1, 2, 3), "stages", self.stages, "must be 1, 2 or 3")
         _check(self.convs_per_stage >= 0, "convs_per_stage", self.convs_per_stage, "must be >= 0")
@@ -63,7 +67,8 @@ class Config:
         _check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
         _check(self.seeds_per_fold >= 1, "seeds_per_fold", self.seeds_per_fold, "must be >= 1")
         _check(self.optimizer in ("adam", "adamw", "sgd"), "optimizer", self.optimizer, "unknown")
-        if self.channels:
+        if self.channels:  # pruning widths exist only for the CNN family
+            _check(self.arch == "cnn", "channels", self.channels, "only arch 'cnn' can set it")
             _check(len(self.channels) == self.conv_layers, "channels", self.channels,
                    f"needs {self.conv_layers} entries")
             _check(min(self.channels) >= 1, "channels", self.channels, "entries must be >= 1")
@@ -106,9 +111,15 @@ class Config:
         return cls(**values)
 
     def fingerprint(self) -> str:
-        """Short stable hash of everything that changes what is trained (notes excluded)."""
+        """Short stable hash of everything that changes what is trained (notes excluded).
+
+        `arch` enters only when it is not "cnn", so CNN runs made before the zoo keep their hash
+        and their finished run folders are still reused.
+        """
         data = self.to_dict()
         data.pop("extra")
+        if data["arch"] == "cnn":
+            data.pop("arch")
         blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:10]
 

@@ -66,7 +66,7 @@ def data_fingerprint(comp: Competition) -> str:
 
 
 def run_id(cfg: Config, comp: Competition) -> str:
-    return f"cnn-{cfg.fingerprint()}-data-{data_fingerprint(comp)}"
+    return f"{cfg.arch}-{cfg.fingerprint()}-data-{data_fingerprint(comp)}"
 
 
 def member_seed(base_seed: int, fold: int, seed_index: int) -> int:

@@ -13,7 +13,7 @@ import numpy as np
 
 from solution.augment import TTA_SHIFTS, eval_dataset, to_float, training_dataset, tta_views
 from solution.config import Config
-from solution.model import build_model
+from solution.zoo import create_model
 
 if TYPE_CHECKING:
     import keras
@@ -104,14 +104,14 @@ def fit_member(cfg: Config, train_images: np.ndarray, train_labels: np.ndarray,
                label: str = "", clock: EpochClock | None = None, log: Log | None = None,
                callbacks: Sequence[Any] = (), model: keras.Model | None = None,
                ) -> tuple[keras.Model, dict[str, list[float]]]:
-    """Train a fresh `build_model(cfg)` (or `model`) on augmented batches; returns it and history.
+    """Train a fresh `create_model(cfg)` (or `model`) on augmented batches; returns it and history.
 
     Images are (N, 28, 28) uint8; the learning rate follows learning_rate * lr_decay**epoch.
     """
     import keras
 
     keras.utils.set_random_seed(seed)
-    model = compile_model(model if model is not None else build_model(cfg), cfg)
+    model = compile_model(model if model is not None else create_model(cfg), cfg)
     train_ds = training_dataset(train_images, train_labels, cfg.batch_size, seed,
                                 cfg.rotation, cfg.zoom, cfg.shift)
     steps = max(1, len(train_images) // cfg.batch_size)
