@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import DigitEdgeError, InputError, ModelError
+from .errors import DigitEdgeError, ModelError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".pgm",
                   ".ppm", ".pbm", ".pnm"}
@@ -97,11 +97,9 @@ def _classify(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _read(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     reader = _reader(args, parser)
     paths, failed = _expand(args.paths)
-    for path in paths:
-        try:
-            field = reader.read_field(path)
-        except InputError as exc:
-            _error(str(exc))
+    for path, field in zip(paths, reader.read_fields(paths), strict=True):
+        if isinstance(field, DigitEdgeError):
+            _error(str(field))
             failed += 1
             continue
         if args.json:

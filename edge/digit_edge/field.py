@@ -4,6 +4,9 @@ Handwriting breaks the one-blob-per-digit ideal both ways: a 5's flag or a 7's b
 body (merge pieces that share columns), and neighbours written close touch (split blobs much
 wider than a digit is tall at their thinnest column). Dust specks are dropped by size relative
 to the line's digits.
+
+Order matters: touching blobs are split first (only single blobs, so a digit assembled from
+pieces is never cut), then pieces are grouped.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import BlankImageError
-from .ink import Ink, label_components
+from .ink import Component, Ink, label_components
 
 SPECK_AREA = 0.03     # a blob under 3% of the largest blob's area...
 SPECK_SIZE = 0.35     # ...and under 35% of the line height on both sides is noise
-MERGE_OVERLAP = 0.5   # blobs sharing >= half of the narrower one's columns are one digit
-SPLIT_WIDTH = 1.15    # a blob wider than 1.15 line heights holds more than one digit...
+FRAGMENT = 0.6        # a blob under 60% of the line height is a piece of a digit (a 5's flag)...
+REACH = 0.35          # ...joining the nearest digit within 35% of the line height
+MERGE_OVERLAP = 0.5   # full-height blobs sharing >= half the narrower one's columns are one digit
+SPLIT_WIDTH = 1.5     # a blob wider than 1.5 line heights holds more than one digit...
 MIN_PIECE = 0.3       # ...and is cut at its thinnest column, no closer than 0.3 heights to an end
 
 
@@ -42,17 +47,78 @@ def segment_line(ink: Ink, name: str = "image") -> list[Segment]:
     kept = [c for c in components
             if not (c.area < SPECK_AREA * largest
                     and max(c.box[2] - c.box[0], c.box[3] - c.box[1]) < SPECK_SIZE * line_height)]
-    groups = _merge_overlapping(kept)
-    segments: list[Segment] = []
-    for group in groups:
+    labels, pieces = _split_touching(labels, kept, line_height)
+    segments = []
+    for group in _group_pieces(pieces, labels, line_height):
         mask = np.isin(labels, [c.label for c in group])
-        segments += _split_wide(mask, line_height)
+        box = _box(mask)
+        if box is not None:
+            segments.append(Segment(mask, box))
     if not segments:
         raise BlankImageError(f"{name}: blank, only specks of noise found")
     return sorted(segments, key=lambda s: (s.box[0] + s.box[2]) / 2)
 
 
-def _merge_overlapping(components: list) -> list[list]:
+def _group_pieces(components: list[Component], labels: np.ndarray,
+                  line_height: float) -> list[list[Component]]:
+    """Group blobs into digits: blobs sharing columns are merged; a group still under FRAGMENT
+    line heights (a 5's flag) joins the digit whose ink comes nearest, within REACH."""
+    groups = _merge_overlapping(components)
+    heights = [max(c.box[3] for c in g) - min(c.box[1] for c in g) for g in groups]
+    tall = [g for g, h in zip(groups, heights, strict=True) if h >= FRAGMENT * line_height]
+    short = [g for g, h in zip(groups, heights, strict=True) if h < FRAGMENT * line_height]
+    if not tall:
+        return groups
+    points = [_sample_points(labels, group) for group in tall]
+    orphans: list[list[Component]] = []
+    for piece in short:
+        mine = _sample_points(labels, piece)
+        distances = [_nearest(mine, theirs) for theirs in points]
+        best = int(np.argmin(distances))
+        if distances[best] <= REACH * line_height:
+            tall[best] += piece
+        else:
+            orphans.append(piece)
+    return tall + orphans
+
+
+def _split_touching(labels: np.ndarray, components: list[Component],
+                    line_height: float) -> tuple[np.ndarray, list[Component]]:
+    """Cut blobs much wider than a digit (touching neighbours) at their thinnest column.
+
+    Returns a relabelled copy of `labels` and the new list of blobs.
+    """
+    if all(c.box[2] - c.box[0] <= SPLIT_WIDTH * line_height for c in components):
+        return labels, components
+    labels = labels.copy()
+    next_label = int(labels.max()) + 1
+    queue, done = list(components), []
+    while queue:
+        c = queue.pop()
+        x0, y0, x1, y1 = c.box
+        if x1 - x0 <= SPLIT_WIDTH * line_height:
+            done.append(c)
+            continue
+        window = labels[y0:y1, x0:x1]
+        own = window == c.label
+        margin = max(1, int(MIN_PIECE * line_height))
+        columns = own.sum(axis=0)[margin:-margin].astype(np.float64)
+        # prefer the middle among equally thin columns: a cut near the ends leaves a sliver
+        position = np.arange(columns.size) - (columns.size - 1) / 2
+        cut = margin + int(np.argmin(columns + 1e-3 * np.abs(position)))
+        right = own.copy()
+        right[:, :cut] = False
+        window[right] = next_label
+        for label, part in ((c.label, own & ~right), (next_label, right)):
+            box = _box(part)
+            if box is not None:
+                box = (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0)
+                queue.append(Component(label, int(part.sum()), box))
+        next_label += 1
+    return labels, done
+
+
+def _merge_overlapping(components: list[Component]) -> list[list[Component]]:
     """Union blobs whose column ranges overlap enough: the pieces of one broken digit."""
     parent = list(range(len(components)))
 
@@ -69,30 +135,28 @@ def _merge_overlapping(components: list) -> list[list]:
             narrower = min(a.box[2] - a.box[0], b.box[2] - b.box[0])
             if overlap >= MERGE_OVERLAP * narrower:
                 parent[root(j)] = root(i)
-    groups: dict[int, list] = {}
+    groups: dict[int, list[Component]] = {}
     for i, component in enumerate(components):
         groups.setdefault(root(i), []).append(component)
     return list(groups.values())
 
 
-def _split_wide(mask: np.ndarray, line_height: float) -> list[Segment]:
-    """Cut a too-wide blob at its thinnest column, recursively, into digit-wide pieces."""
-    box = _box(mask)
-    if box is None:
-        return []
-    x0, _, x1, _ = box
-    if x1 - x0 <= SPLIT_WIDTH * line_height:
-        return [Segment(mask, box)]
-    margin = max(1, int(MIN_PIECE * line_height))
-    columns = mask[:, x0:x1].sum(axis=0).astype(np.float64)
-    inner = columns[margin:-margin] if x1 - x0 > 2 * margin else columns
-    # prefer the middle among equally thin columns: a cut near the ends leaves a sliver
-    position = np.arange(inner.size) - (inner.size - 1) / 2
-    cut = x0 + margin + int(np.argmin(inner + 1e-3 * np.abs(position)))
-    left, right = mask.copy(), mask.copy()
-    left[:, cut:] = False
-    right[:, :cut] = False
-    return _split_wide(left, line_height) + _split_wide(right, line_height)
+def _sample_points(labels: np.ndarray, group: list[Component], limit: int = 400) -> np.ndarray:
+    """Up to `limit` (y, x) pixel coordinates of the group's ink, evenly spread."""
+    chunks = []
+    for c in group:
+        x0, y0, x1, y1 = c.box
+        ys, xs = np.nonzero(labels[y0:y1, x0:x1] == c.label)
+        chunks.append(np.stack([ys + y0, xs + x0], axis=1))
+    points = np.concatenate(chunks)
+    step = max(1, len(points) // limit)
+    return points[::step].astype(np.float32)
+
+
+def _nearest(a: np.ndarray, b: np.ndarray) -> float:
+    """The smallest distance between two point sets, in pixels."""
+    d = ((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2)
+    return float(np.sqrt(d.min()))
 
 
 def _box(mask: np.ndarray) -> tuple[int, int, int, int] | None:

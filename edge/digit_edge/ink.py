@@ -76,12 +76,13 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, list[Component]]:
     if flat_on.size == 0:
         return np.zeros(mask.shape, dtype=np.int32), []
     while True:
-        smallest = labels.copy()
-        for dy in (-1, 0, 1):
-            for dx in (-1, 0, 1):
-                if dy or dx:
-                    shifted = np.roll(labels, (dy, dx), axis=(0, 1))
-                    np.minimum(smallest, shifted, out=smallest)
+        # min over the 3x3 neighbourhood, separably: rows, then columns (border stays `big`)
+        rows = labels.copy()
+        np.minimum(rows[1:-1], labels[:-2], out=rows[1:-1])
+        np.minimum(rows[1:-1], labels[2:], out=rows[1:-1])
+        smallest = rows.copy()
+        np.minimum(smallest[:, 1:-1], rows[:, :-2], out=smallest[:, 1:-1])
+        np.minimum(smallest[:, 1:-1], rows[:, 2:], out=smallest[:, 1:-1])
         smallest = np.where(padded, smallest, big)
         flat = labels.ravel()
         new = flat.copy()

@@ -14,15 +14,15 @@ from PIL import Image, ImageFilter
 
 from .errors import ArrayError, BlankImageError
 from .imaging import ImageLike, describe, load_gray, to_unit_range
-from .ink import find_ink, label_components, max_pool
+from .ink import MASK_LEVEL, find_ink, label_components, max_pool
 
 BOX = 20                # MNIST fits the digit's bounding box into 20x20...
 FRAME = 28              # ...inside a 28x28 frame...
 CENTRE = 14.0           # ...with the centre of mass at pixel (14, 14) (measured on Kaggle's train)
 MNIST_STROKE = 2.2      # median stroke width of Kaggle's train digits, in 28x28 pixels
 THIN_STROKE = 1.5       # below this (in 28x28 pixels) a stroke is thickened back to MNIST_STROKE
-WORK_SIDE = 256         # a single-digit image is analysed at most this large (the model sees 20 px)
-SPECK_GRID = 64         # specks are found on a coarse grid at most this large: fast at any size
+WORK_SIDE = 160         # a single-digit image is analysed at most this large (the model sees 20 px)
+SPECK_GRID = 48         # specks are found on a coarse grid at most this large: fast at any size
 SPECK_FRACTION = 0.05   # a blob under 5% of the largest blob's area is noise, not part of a digit
 
 
@@ -53,9 +53,13 @@ def fit_to_frame(strength: np.ndarray, mask: np.ndarray) -> np.ndarray:
     if rows.size == 0:
         raise BlankImageError("no ink to normalise")
     crop = strength[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    crop_mask = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    if max(crop.shape) > 2 * BOX:  # shrink to twice the target first: cheap stroke repair there
+        factor = 2 * BOX / max(crop.shape)
+        size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
+        crop = np.array(Image.fromarray(crop, "F").resize(size, Image.BOX), dtype=np.float32)
+        crop /= max(float(crop.max()), 1e-6)
     scale = BOX / max(crop.shape)
-    stroke = stroke_width(crop_mask) * scale
+    stroke = stroke_width(crop > MASK_LEVEL) * scale
     if stroke < THIN_STROKE:
         crop = _thicken(crop, (MNIST_STROKE - stroke) / scale)
         scale = BOX / max(crop.shape)

@@ -113,6 +113,8 @@ class DigitReader:
                 batch[index] = normalize(item)
             except InputError as exc:
                 errors[index] = str(exc)
+            except Exception as exc:  # a bug or an exotic file must not lose the whole batch
+                errors[index] = unexpected(item, exc)
         return batch, errors
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
@@ -172,7 +174,14 @@ class DigitReader:
                 results.append(self.read_field(item))
             except InputError as exc:
                 results.append(exc)
+            except Exception as exc:  # a bug or an exotic file must not lose the other fields
+                results.append(InputError(unexpected(item, exc)))
         return results
+
+
+def unexpected(item: ImageLike, exc: Exception) -> str:
+    """The message for a failure digit_edge did not foresee: name the input and the error."""
+    return f"{describe(item)}: could not be read ({type(exc).__name__}: {exc})"
 
 
 def _digit_strength(strength: np.ndarray, mask: np.ndarray) -> np.ndarray:
