@@ -20,6 +20,8 @@ help:
 	@echo "make test      the test suite (creates .venv on first use)"
 	@echo "make submit    DATA=path/to/digit-recognizer.zip [PROFILE=default|smoke|quick|full]"
 	@echo "make report    [RUN=runs/<id>]"
+	@echo "make export    [RUN=runs/<id>] [DATA=...] [OUT=edge/digit_edge/models]"
+	@echo "make bench-edge [RUN=runs/<id>] [OUT=models folder]: 1-thread Keras/ORT/LiteRT table"
 
 venv: $(STAMP)
 
@@ -47,3 +49,15 @@ report: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# --- export (issue 4): prune, convert, quantize, check, publish into edge/digit_edge/models ---
+OUT ?=
+OUT_ARG = $(if $(OUT),--out "$(OUT)",)
+
+.PHONY: export bench-edge
+
+export: $(STAMP)
+	$(PY) -m export $(RUN_ARG) $(DATA_ARG) $(OUT_ARG) $(THREADS_ARG)
+
+bench-edge: $(STAMP)
+	$(PY) -m export.bench $(RUN_ARG) $(OUT_ARG)

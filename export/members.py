@@ -1,0 +1,120 @@
+"""Prepare the members to export: load each fold model, prune it, fine-tune, keep or fall back.
+
+A pruned member is kept only if it loses at most `max_pruned_drop_pp` accuracy on its own
+validation fold; otherwise the unpruned member is exported and the report says so. Either way
+the member's Keras probabilities on its validation fold are kept: they are the reference the
+int8 graph is judged against.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from export.prune import PrunePlan, plan_pruning, prune_model
+from export.runfolder import Member, Run
+from export.settings import ExportSettings
+from solution.config import Config
+from solution.model import count_macs
+from solution.train import fit_member, predict_probs
+
+if TYPE_CHECKING:
+    import keras
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class PreparedMember:
+    """A member ready for conversion, with the figures the report and manifest show."""
+
+    member: Member
+    model: keras.Model  # pruned or not: the network that is exported
+    config: Config  # its configuration (`channels` set when pruned)
+    pruned: bool
+    macs_before: int
+    macs_after: int
+    accuracy_before: float  # unpruned member on its own validation fold
+    accuracy_after: float  # exported member on the same rows
+    val_probs: np.ndarray  # (V, 10) Keras probabilities of the exported member on its fold
+    note: str  # why it was (not) pruned
+    seconds: float
+
+    @property
+    def drop_pp(self) -> float:
+        return 100.0 * (self.accuracy_before - self.accuracy_after)
+
+    def summary(self) -> dict:
+        return {"member": self.member.name, "fold": self.member.fold, "seed": self.member.seed,
+                "pruned": self.pruned, "channels": list(self.config.layer_widths()),
+                "macs_before": self.macs_before, "macs_after": self.macs_after,
+                "accuracy_before": self.accuracy_before, "accuracy_after": self.accuracy_after,
+                "drop_pp": self.drop_pp, "validation_rows": len(self.member.val_index),
+                "note": self.note, "seconds": round(self.seconds, 1)}
+
+
+def prepare_members(run: Run, settings: ExportSettings, log: Log | None = None,
+                    ) -> list[PreparedMember]:
+    """Every member of the run, pruned and fine-tuned where that keeps its accuracy."""
+    import keras
+
+    plan = None
+    if settings.prune:
+        try:
+            plan = plan_pruning(run.config, settings.prune_target, settings.first_conv_floor,
+                                settings.width_multiple)
+        except ValueError as exc:
+            if log:
+                log(f"pruning skipped: {exc}")
+    prepared = []
+    for member in run.members:
+        model = keras.models.load_model(member.model_path, compile=False)
+        prepared.append(_prepare(run, member, model, plan, settings, log))
+    return prepared
+
+
+def _prepare(run: Run, member: Member, model: keras.Model, plan: PrunePlan | None,
+             settings: ExportSettings, log: Log | None) -> PreparedMember:
+    started = time.perf_counter()
+    val_images, val_labels = run.images[member.val_index], run.labels[member.val_index]
+    base_probs = predict_probs(model, val_images)
+    base_acc = _accuracy(base_probs, val_labels)
+    macs = count_macs(model)
+    if plan is None:
+        return PreparedMember(member, model, run.config, False, macs, macs, base_acc, base_acc,
+                              base_probs, "not pruned (pruning off or impossible)",
+                              time.perf_counter() - started)
+    pruned, pruned_cfg = prune_model(model, run.config, plan.widths)
+    train_index = member.train_index(len(run.labels))
+    tune_cfg = pruned_cfg.replace(epochs=settings.finetune_epochs,
+                                  learning_rate=settings.finetune_lr,
+                                  lr_decay=settings.finetune_lr_decay)
+    pruned, _ = fit_member(tune_cfg, run.images[train_index], run.labels[train_index],
+                           val_images, val_labels, seed=settings.seed + 7919 * member.fold
+                           + member.seed, model=pruned)
+    probs = predict_probs(pruned, val_images)
+    acc = _accuracy(probs, val_labels)
+    drop = 100.0 * (base_acc - acc)
+    after = count_macs(pruned)
+    seconds = time.perf_counter() - started
+    if drop <= settings.max_pruned_drop_pp + 1e-9:
+        note = (f"pruned: {1 - after / macs:.1%} fewer MACs, accuracy {base_acc:.5f} -> "
+                f"{acc:.5f} on its fold")
+        result = PreparedMember(member, pruned, pruned_cfg, True, macs, after, base_acc, acc,
+                                probs, note, seconds)
+    else:
+        note = (f"NOT pruned: the pruned net lost {drop:.3f} pp on its fold ({base_acc:.5f} -> "
+                f"{acc:.5f}; limit {settings.max_pruned_drop_pp} pp): exporting the unpruned one")
+        result = PreparedMember(member, model, run.config, False, macs, macs, base_acc,
+                                base_acc, base_probs, note, seconds)
+    if log:
+        log(f"{member.name}: {note} ({seconds:.0f}s)")
+    return result
+
+
+def _accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(probs.argmax(1) == labels))

@@ -1,0 +1,273 @@
+"""`export_run`: prune -> convert -> quantize -> check -> publish, for one finished run.
+
+Everything is built in a temporary folder and checked there. Only when every check passes are
+the int8 graph, its fp32 twin and manifest.json moved into the edge models folder (see
+`export.publish`); a failed check raises `ExportRefused` and leaves that folder as it was. The
+parity and accuracy table is written into the run folder either way, so a refusal can be read.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from export import report
+from export.calibration import calibration_images
+from export.confidence import recommend_min_confidence
+from export.convert import (
+    OUTPUT,
+    keep_outputs,
+    keras_to_onnx,
+    member_graph,
+    optimize_offline,
+    run_onnx,
+    session,
+    to_input,
+)
+from export.manifest import FP32_FILE, INT8_FILE, MANIFEST_FILE, build_manifest
+from export.members import PreparedMember, prepare_members
+from export.parity import (
+    Check,
+    Thresholds,
+    accuracy,
+    failures,
+    fp32_checks,
+    int8_checks,
+    pruning_check,
+    sanity_checks,
+    thresholds_for,
+)
+from export.publish import publish
+from export.quantize import quantize
+from export.runfolder import Run, load_run
+from export.settings import ExportSettings
+from export.timing import one_graph_vs_sessions
+from solution.atomic import write_json
+
+Log = Callable[[str], None]
+EXPORT_DIR = "export"  # inside the run folder: table, pruned members
+
+
+class ExportRefused(Exception):
+    """A check failed; nothing was published. The message is one line for the user."""
+
+
+@dataclass
+class ExportResult:
+    published: list[Path]
+    checks: list[Check]
+    manifest: dict
+    table_path: Path
+    notes: list[str] = field(default_factory=list)
+
+
+def export_run(run_dir: Path, out_dir: Path, *, data: str | None = None,
+               settings: ExportSettings | None = None, thresholds: Thresholds | None = None,
+               command: str | None = None, log: Log | None = None) -> ExportResult:
+    """Export run `run_dir` into `out_dir` (the edge models folder) if every check passes."""
+    settings = settings or ExportSettings()
+    started = time.perf_counter()
+    say = log or (lambda _message: None)
+    run = load_run(run_dir, data)
+    say(f"run {run.run_id}: {len(run.members)} members, {len(run.labels)} training rows, "
+        f"profile {run.profile}")
+    if thresholds is None:
+        thresholds = thresholds_for(run.profile)
+        if thresholds != Thresholds():
+            say(f"{run.profile} run: int8 limits relaxed to agreement >= "
+                f"{thresholds.int8_min_agreement}, drop <= {thresholds.int8_max_drop_pp} pp "
+                "(barely trained members); never publish a smoke export as the product")
+    try:
+        return _export(run, out_dir, settings, thresholds, command, say, started)
+    except ExportRefused:
+        raise
+    except (ValueError, RuntimeError, OSError, ArithmeticError) as exc:
+        # onnxruntime, tf2onnx and Keras raise these on a model they cannot handle (NaN ranges,
+        # unsupported layers): a refusal like any failed check, never a half-written folder
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ExportRefused(f"export failed ({type(exc).__name__}: {first[:300]}); "
+                            f"{out_dir} left as it was") from exc
+
+
+def _export(run: Run, out_dir: Path, settings: ExportSettings, thresholds: Thresholds,
+            command: str | None, say: Log, started: float) -> ExportResult:
+    prepared = prepare_members(run, settings, say)
+    export_dir = run.path / EXPORT_DIR
+    _save_members(prepared, export_dir / "members")
+    with tempfile.TemporaryDirectory(prefix="digits-export-") as tmp:
+        work = Path(tmp)
+        say("converting to ONNX")
+        raw = keras_to_onnx([p.model for p in prepared], work / "raw.onnx", settings.opset)
+        fp32 = optimize_offline(keep_outputs(raw, work / "ensemble.onnx"), work / FP32_FILE)
+        checks: list[Check] = []
+        notes = [p.note for p in prepared]
+
+        parity_x, parity_detail = parity_images(run, settings.parity_images, settings.seed)
+        keras_probs = np.mean([p.model.predict(parity_x, batch_size=512, verbose=0)
+                               for p in prepared], axis=0)
+        fp32_session = session(fp32, settings.threads)
+        fp32_probs = run_onnx(fp32_session, parity_x)
+        checks += fp32_checks(keras_probs, fp32_probs, thresholds, parity_detail)
+        checks += sanity_checks("fp32", fp32_probs, run_onnx(fp32_session, parity_x[:1]),
+                                thresholds)
+
+        labels = run.labels
+        covered = _covered(prepared, len(labels))
+        keras_oof = _oof(prepared, len(labels), lambda p: p.val_probs)
+        unpruned_oof = _unpruned_oof(run, prepared)
+        calibration = calibration_images(run.images, labels, settings.calibration_images,
+                                         settings.seed)
+        say(f"quantizing: calibration on {len(calibration)} training images, methods "
+            f"{', '.join(settings.calibration_methods)}")
+        trials = {}
+        for method in settings.calibration_methods:
+            path = quantize(fp32, work / f"int8-{method}.onnx", calibration, method)
+            oof = _onnx_oof(path, run, prepared, work, settings.threads)
+            trials[method] = {
+                "path": path, "oof": oof,
+                "accuracy": accuracy(oof[covered], labels[covered]),
+                "agreement": float(np.mean(oof[covered].argmax(1)
+                                           == keras_oof[covered].argmax(1)))}
+            say(f"  {method}: OOF accuracy {trials[method]['accuracy']:.5f}, agreement with "
+                f"Keras {trials[method]['agreement']:.5f}")
+        method = max(trials, key=lambda m: (trials[m]["accuracy"], trials[m]["agreement"]))
+        int8 = work / INT8_FILE
+        trials[method]["path"].replace(int8)
+        int8_oof = trials[method]["oof"]
+        checks += int8_checks(keras_oof[covered], int8_oof[covered], labels[covered], thresholds)
+        checks.append(pruning_check(unpruned_oof[covered], keras_oof[covered], labels[covered],
+                                    thresholds))
+        int8_session = session(int8, settings.threads)
+        int8_parity = run_onnx(int8_session, parity_x)
+        checks += sanity_checks("int8", int8_parity, run_onnx(int8_session, parity_x[:1]),
+                                thresholds)
+
+        members_paths = [member_graph(int8, work / f"member{k}.onnx", k)
+                         for k in range(len(prepared))]
+        timing = one_graph_vs_sessions(int8, members_paths, parity_x[:256], threads=1)
+        if timing["k_sessions_images_per_s"] > timing["one_graph_images_per_s"]:
+            notes.append("K separate sessions measured faster than the one graph "
+                         f"({timing['k_sessions_images_per_s']:.0f} vs "
+                         f"{timing['one_graph_images_per_s']:.0f} images/s); the edge contract "
+                         "is one file, so the one graph is kept")
+        threshold, conf_acc, conf_share, reached = recommend_min_confidence(
+            int8_oof[covered], labels[covered])
+        min_conf = {"value": threshold, "basis": "int8 OOF predictions",
+                    "target_accuracy": 0.999, "min_accepted_share": 0.9,
+                    "accepted_accuracy": conf_acc, "accepted_share": conf_share,
+                    "reached": reached}
+        if not reached:
+            notes.append("min_confidence: no threshold reaches 99.9% OOF accuracy while keeping "
+                         "90% of the images; 0.0 recommended (reject nothing)")
+        accuracy_figures = {
+            "run_cv": run.cv_accuracy,
+            "oof_rows": int(covered.sum()),
+            "unpruned_keras_oof": accuracy(unpruned_oof[covered], labels[covered]),
+            "exported_keras_oof": accuracy(keras_oof[covered], labels[covered]),
+            "int8_oof": accuracy(int8_oof[covered], labels[covered]),
+        }
+        macs = {"per_member_before": [p.macs_before for p in prepared],
+                "per_member_after": [p.macs_after for p in prepared],
+                "ensemble_before": sum(p.macs_before for p in prepared),
+                "ensemble_after": sum(p.macs_after for p in prepared)}
+        calibration_info = {"method": method, "images": len(calibration),
+                            "source": "training rows, class-balanced sample",
+                            "trials": {m: {k: v for k, v in t.items() if k in
+                                           ("accuracy", "agreement")}
+                                       for m, t in trials.items()}}
+        manifest = build_manifest(
+            work, run_id=run.run_id, command=command or " ".join(sys.argv),
+            members=[p.summary() for p in prepared], macs=macs, accuracy=accuracy_figures,
+            parity=[c.to_dict() for c in checks], min_confidence=min_conf,
+            calibration=calibration_info, settings=settings.to_dict(),
+            thresholds=thresholds.to_dict(), opset=settings.opset, timing=timing)
+        write_json(work / MANIFEST_FILE, manifest)
+        failed = failures(checks)
+        table_path = report.write_table(export_dir, manifest, checks, notes, published=not failed,
+                                        seconds=time.perf_counter() - started)
+        if failed:
+            worst = failed[0]
+            raise ExportRefused(
+                f"check failed: {worst.name} = {worst.value:.6g} (limit {worst.limit:g})"
+                + (f" and {len(failed) - 1} more" if len(failed) > 1 else "")
+                + f"; {out_dir} left as it was; table in {table_path}")
+        placed = publish([work / INT8_FILE, work / FP32_FILE, work / MANIFEST_FILE], out_dir)
+    say(f"published {', '.join(p.name for p in placed)} into {out_dir}")
+    return ExportResult(placed, checks, manifest, table_path, notes)
+
+
+def parity_images(run: Run, count: int, seed: int = 0) -> tuple[np.ndarray, str]:
+    """(count, 28, 28, 1) float32: training images, topped up with noise when there are fewer.
+
+    Noise images (uniform, and sparse strokes) are a harder parity test than digits anyway: they
+    reach activation ranges the digits never do.
+    """
+    rng = np.random.default_rng(seed)
+    take = min(count, len(run.images))
+    rows = np.sort(rng.choice(len(run.images), take, replace=False))
+    x = to_input(run.images[rows])
+    extra = count - take
+    if extra <= 0:
+        return x, f"{take} training images"
+    noise = rng.random((extra, 28, 28, 1), dtype=np.float32)
+    noise *= rng.random((extra, 28, 28, 1), dtype=np.float32) < 0.2
+    return np.concatenate([x, noise]), f"{take} training images + {extra} noise images"
+
+
+def _covered(prepared: list[PreparedMember], rows: int) -> np.ndarray:
+    mask = np.zeros(rows, bool)
+    for p in prepared:
+        mask[p.member.val_index] = True
+    return mask
+
+
+def _oof(prepared: list[PreparedMember], rows: int, probs_of) -> np.ndarray:
+    """Out-of-fold probabilities: each row is the mean of the members that validated on it."""
+    total = np.zeros((rows, 10), np.float64)
+    count = np.zeros(rows)
+    for p in prepared:
+        total[p.member.val_index] += probs_of(p)
+        count[p.member.val_index] += 1
+    return (total / np.maximum(count, 1)[:, None]).astype(np.float32)
+
+
+def _unpruned_oof(run: Run, prepared: list[PreparedMember]) -> np.ndarray:
+    """OOF of the unpruned members: stored predictions where available, else exported ones."""
+    def stored(p: PreparedMember) -> np.ndarray:
+        if not p.pruned:
+            return p.val_probs
+        return np.load(p.member.model_path.with_suffix(".npz"))["val_probs"]
+
+    return _oof(prepared, len(run.labels), stored)
+
+
+def _onnx_oof(graph: Path, run: Run, prepared: list[PreparedMember], work: Path,
+              threads: int | None) -> np.ndarray:
+    """Each member cut out of `graph`, run on its own validation fold; combined per row."""
+    outputs = {}
+    for k, p in enumerate(prepared):
+        path = member_graph(graph, work / f"oof-member{k}.onnx", k)
+        outputs[k] = run_onnx(session(path, threads), run.images[p.member.val_index])
+    by_member = {id(p): outputs[k] for k, p in enumerate(prepared)}
+    return _oof(prepared, len(run.labels), lambda p: by_member[id(p)])
+
+
+def _save_members(prepared: list[PreparedMember], folder: Path) -> None:
+    """The exported Keras members, for `bench-edge` and for anyone re-checking the export."""
+    from solution.atomic import atomic_path
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for p in prepared:
+        with atomic_path(folder / f"{p.member.name}.keras") as tmp:
+            p.model.save(tmp)
+        write_json(folder / f"{p.member.name}.json", {**p.summary(),
+                                                      "config": p.config.to_dict()})
+
+
+__all__ = ["OUTPUT", "ExportRefused", "ExportResult", "export_run"]

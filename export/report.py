@@ -1,0 +1,66 @@
+"""The parity and accuracy table of an export, as markdown (for people) and JSON (for tools)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from export.parity import Check
+from solution.atomic import write_json, write_text
+
+TABLE_MD = "export.md"
+TABLE_JSON = "export.json"
+
+
+def format_table(manifest: dict, checks: list[Check], notes: list[str], published: bool,
+                 seconds: float) -> str:
+    acc = manifest["accuracy"]
+    macs = manifest["macs"]
+    variants = manifest["variants"]
+    lines = [f"# Export of run {manifest['run_id']}", "",
+             f"{'PUBLISHED' if published else 'REFUSED: nothing published'}; "
+             f"{seconds:.0f} s; opset {manifest['opset']}; calibration "
+             f"{manifest['calibration']['method']} on {manifest['calibration']['images']} "
+             "training images", "",
+             "| check | value | limit | pass |", "| --- | ---: | ---: | :---: |"]
+    for c in checks:
+        lines.append(f"| {c.name}{f' ({c.detail})' if c.detail else ''} | {c.value:.6g} | "
+                     f"{c.limit:g} | {'yes' if c.passed else '**NO**'} |")
+    lines += ["", "| accuracy (OOF: each member on its own validation fold) | value |",
+              "| --- | ---: |",
+              f"| run CV accuracy (as trained) | {acc['run_cv']:.5f} |",
+              f"| unpruned Keras members | {acc['unpruned_keras_oof']:.5f} |",
+              f"| exported Keras members (pruned where kept) | {acc['exported_keras_oof']:.5f} |",
+              f"| exported int8 ONNX | {acc['int8_oof']:.5f} |",
+              f"| OOF rows | {acc['oof_rows']} |", "",
+              "| member | pruned | channels | MACs before | MACs after | fold acc before | "
+              "fold acc after |", "| --- | :---: | --- | ---: | ---: | ---: | ---: |"]
+    for m in manifest["members"]:
+        lines.append(f"| {m['member']} | {'yes' if m['pruned'] else 'no'} | "
+                     f"{','.join(map(str, m['channels']))} | {m['macs_before']:,} | "
+                     f"{m['macs_after']:,} | {m['accuracy_before']:.5f} | "
+                     f"{m['accuracy_after']:.5f} |")
+    saved = 1 - macs["ensemble_after"] / macs["ensemble_before"]
+    timing = manifest["timing"]
+    lines += ["", f"Ensemble MACs per image: {macs['ensemble_before']:,} -> "
+              f"{macs['ensemble_after']:,} ({saved:.1%} fewer).",
+              f"Files: int8 {variants['int8']['bytes']:,} bytes, fp32 "
+              f"{variants['fp32']['bytes']:,} bytes.",
+              f"One int8 graph vs {timing['k']} sessions (batch {timing['batch']}, "
+              f"{timing['threads']} thread): {timing['one_graph_images_per_s']:.0f} vs "
+              f"{timing['k_sessions_images_per_s']:.0f} images/s.",
+              f"Recommended min_confidence: {manifest['min_confidence']}.", ""]
+    if notes:
+        lines += ["Notes:", *[f"- {n}" for n in notes], ""]
+    return "\n".join(lines)
+
+
+def write_table(folder: Path, manifest: dict, checks: list[Check], notes: list[str],
+                published: bool, seconds: float) -> Path:
+    """Write export.md and export.json into `folder` (the run's export folder); returns the .md."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = format_table(manifest, checks, notes, published, seconds)
+    write_text(folder / TABLE_MD, text)
+    write_json(folder / TABLE_JSON, {"published": published, "seconds": round(seconds, 1),
+                                     "checks": [c.to_dict() for c in checks], "notes": notes,
+                                     "manifest": manifest})
+    return folder / TABLE_MD

@@ -1,0 +1,148 @@
+"""Read a finished run folder back: its configuration, its fold members and the rows they saw.
+
+Export needs the training rows of the run (fine-tuning pruned members on each fold's own training
+rows, calibrating on training images, judging int8 on each member's own validation fold). The
+run stores where its data came from and a fingerprint of it, so the same rows are rebuilt here and
+checked against that fingerprint: a different or edited file is refused with one line, because
+every out-of-fold figure would silently be wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from solution.config import Config
+from solution.cv import data_fingerprint
+from solution.data import Competition, load_competition
+from solution.profiles import PROFILES
+from solution.submit import latest_run, subset
+
+
+class RunError(Exception):
+    """The run folder is missing, unfinished or does not match its data; one line for the user."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """One trained fold model and the rows it was validated on."""
+
+    fold: int
+    seed: int
+    model_path: Path
+    val_index: np.ndarray  # (V,) int64 rows of the run's training set
+
+    @property
+    def name(self) -> str:
+        return self.model_path.stem  # fold{k}_seed{s}, s counted within the fold
+
+    def train_index(self, rows: int) -> np.ndarray:
+        """Every other row: what this member was trained on."""
+        mask = np.ones(rows, bool)
+        mask[self.val_index] = False
+        return np.flatnonzero(mask)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished run: configuration, members, and the training rows it used."""
+
+    path: Path
+    run_id: str
+    profile: str
+    config: Config
+    cv_accuracy: float
+    members: tuple[Member, ...]
+    images: np.ndarray  # (N, 28, 28) uint8 training images of the run
+    labels: np.ndarray  # (N,) int64
+    data_source: str
+
+
+def resolve_run_dir(run: str | Path | None, runs_dir: str | Path = "runs") -> Path:
+    """`run` itself, or the folder named by runs/LATEST."""
+    if run is not None:
+        path = Path(run)
+        if path.name == "LATEST" and path.is_file():
+            return path.parent / path.read_text().strip()
+        return path
+    try:
+        return latest_run(Path(runs_dir))
+    except FileNotFoundError as exc:
+        raise RunError(str(exc)) from None
+
+
+def load_run(run_dir: str | Path, data: str | Path | None = None) -> Run:
+    """Load run.json, the members, and rebuild (and verify) the run's training rows.
+
+    `data` overrides the data path recorded in run.json (a moved or re-downloaded zip).
+    """
+    run_dir = Path(run_dir)
+    info = _read_json(run_dir / "run.json")
+    try:
+        cfg = Config.from_dict(info["config"])
+        source = str(data) if data is not None else info["data"]["source"]
+        expected = info["data"]["fingerprint"]
+        profile = info.get("profile", "default")
+        members_info = info["members"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunError(f"{run_dir / 'run.json'}: malformed ({exc})") from None
+    comp = _training_rows(source, profile, expected, run_dir)
+    members = tuple(_member(run_dir, entry) for entry in members_info)
+    if not members:
+        raise RunError(f"{run_dir / 'run.json'}: lists no members")
+    for member in members:
+        if member.val_index.size == 0 or member.val_index.max() >= len(comp.train_labels):
+            raise RunError(f"{run_dir / 'members' / member.name}.npz: validation rows do not fit "
+                           f"the {len(comp.train_labels)} training rows")
+    return Run(run_dir, info.get("run_id", run_dir.name), profile, cfg,
+               float(info.get("cv_accuracy", float("nan"))), members, comp.train_images,
+               comp.train_labels, source)
+
+
+def _read_json(path: Path) -> dict:
+    if not path.is_file():
+        raise RunError(f"{path}: not found; is {path.parent} a finished run folder?")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise RunError(f"{path}: not readable JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise RunError(f"{path}: expected a JSON object")
+    return data
+
+
+def _training_rows(source: str, profile: str, expected: str, run_dir: Path) -> Competition:
+    from solution.data import DataError
+
+    try:
+        comp = load_competition(source)
+    except DataError as exc:
+        raise RunError(f"{exc} (data of run {run_dir.name}; pass --data to point elsewhere)") \
+            from None
+    max_rows = PROFILES[profile].max_train_rows if profile in PROFILES else None
+    comp = subset(comp, max_rows)
+    if data_fingerprint(comp) != expected:
+        raise RunError(f"{source}: not the data run {run_dir.name} was trained on (fingerprint "
+                       f"{data_fingerprint(comp)}, run.json says {expected}); "
+                       "pass the right --data")
+    return comp
+
+
+def _member(run_dir: Path, entry: dict) -> Member:
+    try:
+        fold, seed = int(entry["fold"]), int(entry["seed"])
+        model_path = run_dir / entry["model"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunError(f"{run_dir / 'run.json'}: malformed member entry ({exc})") from None
+    probs_path = model_path.with_suffix(".npz")
+    for path in (model_path, probs_path):
+        if not path.is_file():
+            raise RunError(f"{path}: missing member file of run {run_dir.name}")
+    try:
+        val_index = np.load(probs_path)["val_index"].astype(np.int64)
+    except (OSError, KeyError, ValueError) as exc:
+        raise RunError(f"{probs_path}: unreadable ({exc})") from None
+    return Member(fold, seed, model_path, val_index)

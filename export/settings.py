@@ -1,0 +1,35 @@
+"""`ExportSettings`: every knob of `make export` in one frozen dataclass, saved in the manifest."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    # --- pruning ---
+    prune: bool = True  # structured filter pruning of every member
+    prune_target: float = 0.45  # MACs to remove per member; the issue asks >= 40%, 5 pp margin
+    first_conv_floor: float = 0.5  # the input-facing conv keeps at least this share of filters
+    width_multiple: int = 4  # kept widths rounded to this (int8 kernels like multiples of 4)
+    finetune_epochs: int = 2  # brief fine-tune of a pruned member, same augmentation as training
+    finetune_lr: float = 3e-4  # a bit above the trained schedule's last rate, then decayed
+    finetune_lr_decay: float = 0.3  # per epoch: the last epoch settles at a low rate
+    max_pruned_drop_pp: float = 0.05  # keep a pruned member only if its own fold loses <= this
+    # --- conversion and quantization ---
+    opset: int = 17  # ONNX opset of the exported graphs (the issue asks >= 17)
+    calibration_images: int = 300  # training images the int8 ranges are calibrated on
+    calibration_methods: tuple[str, ...] = ("MinMax", "Entropy", "Percentile")  # tried, best kept
+    parity_images: int = 2000  # images for Keras vs fp32 ONNX parity (topped up with noise)
+    seed: int = 0  # sampling of calibration and parity images, and the fine-tune
+    threads: int | None = None  # TensorFlow and onnxruntime threads while exporting (None: all)
+
+    def replace(self, **changes: Any) -> ExportSettings:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["calibration_methods"] = list(self.calibration_methods)
+        return data
