@@ -63,7 +63,7 @@ def load_gray(item: ImageLike, max_side: int,
     name = describe(item)
     if isinstance(item, np.ndarray):
         gray = _array_to_gray(item, name)
-        shrunk = _shrink_array(gray, max_side, max_pixels)
+        shrunk = shrink(gray, max_side, max_pixels)
         return shrunk, gray.shape[1] / shrunk.shape[1]
     image = open_image(item) if isinstance(item, str | os.PathLike) else item
     width, height = image.size
@@ -85,7 +85,7 @@ def load_gray(item: ImageLike, max_side: int,
     except (OSError, SyntaxError, ValueError) as exc:
         raise UnreadableImageError(f"{name}: corrupt or truncated image ({exc})") from None
     image = _reduce(image, max_side, max_pixels)
-    gray = _shrink_array(_image_to_gray(image), max_side, max_pixels)
+    gray = shrink(_image_to_gray(image), max_side, max_pixels)
     return gray, width / gray.shape[1]
 
 
@@ -110,7 +110,8 @@ def _target_size(width: int, height: int, max_side: int, max_pixels: int | None)
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _shrink_array(gray: np.ndarray, max_side: int, max_pixels: int | None) -> np.ndarray:
+def shrink(gray: np.ndarray, max_side: int, max_pixels: int | None = None) -> np.ndarray:
+    """Area-average a grey image down to fit max_side (and max_pixels); never enlarges."""
     height, width = gray.shape
     size = _target_size(width, height, max_side, max_pixels)
     if size == (width, height):

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from .errors import ArrayError, BlankImageError
-from .imaging import ImageLike, describe, load_gray, to_unit_range
+from .imaging import ImageLike, describe, load_gray, shrink, to_unit_range
 from .ink import MASK_LEVEL, find_ink, label_components, max_pool
 
 BOX = 20                # MNIST fits the digit's bounding box into 20x20...
@@ -22,25 +22,48 @@ CENTRE = 14.0           # ...with the centre of mass at pixel (14, 14) (measured
 MNIST_STROKE = 2.2      # median stroke width of Kaggle's train digits, in 28x28 pixels
 THIN_STROKE = 1.5       # below this (in 28x28 pixels) a stroke is thickened back to MNIST_STROKE
 WORK_SIDE = 160         # a single-digit image is analysed at most this large (the model sees 20 px)
+SOURCE_SIDE = 1280      # a small digit on a big page is re-cut from a copy at most this large
 SPECK_GRID = 48         # specks are found on a coarse grid at most this large: fast at any size
 SPECK_FRACTION = 0.05   # a blob under 5% of the largest blob's area is noise, not part of a digit
 
 
 def normalize(item: ImageLike, name: str | None = None) -> np.ndarray:
-    """One image of one digit (path, PIL image, or array of any size) -> (28, 28) float32 0..1."""
+    """One image of one digit (path, PIL image, or array of any size) -> (28, 28) float32 0..1.
+
+    The digit is found on a copy at most WORK_SIDE px; when it fills only part of a bigger page,
+    its neighbourhood is cut from a sharper copy (at most SOURCE_SIDE px) and analysed again,
+    so a small digit on a large scan keeps its detail.
+    """
     name = name or describe(item)
-    gray, _ = load_gray(item, WORK_SIDE)
-    return normalize_gray(gray, name)
+    source, _ = load_gray(item, SOURCE_SIDE)
+    gray = shrink(source, WORK_SIDE)
+    factor = source.shape[1] / gray.shape[1]
+    strength, keep = _digit_ink(gray, name)
+    rows = np.flatnonzero(keep.any(axis=1))
+    cols = np.flatnonzero(keep.any(axis=0))
+    extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+    if factor > 1.5 and extent < 0.6 * max(gray.shape):
+        pad = 0.2 * extent + 2
+        y0, y1 = (int(max(0, (rows[0] - pad) * factor)),
+                  int(min(source.shape[0], (rows[-1] + 1 + pad) * factor)))
+        x0, x1 = (int(max(0, (cols[0] - pad) * factor)),
+                  int(min(source.shape[1], (cols[-1] + 1 + pad) * factor)))
+        strength, keep = _digit_ink(shrink(source[y0:y1, x0:x1], WORK_SIDE), name)
+    return fit_to_frame(strength, keep)
 
 
 def normalize_gray(gray: np.ndarray, name: str = "image") -> np.ndarray:
     """Grey (H, W) float32 0..1 of either polarity -> (28, 28) MNIST-convention digit."""
+    return fit_to_frame(*_digit_ink(gray, name))
+
+
+def _digit_ink(gray: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(ink strength without specks, the digit's mask) of a grey image holding one digit."""
     ink = find_ink(gray, name)
     keep = _without_specks(ink.mask)
     if not keep.any():
         raise BlankImageError(f"{name}: blank, only specks of noise found")
-    strength = np.where(_grow(keep, ink.mask), ink.strength, 0.0).astype(np.float32)
-    return fit_to_frame(strength, keep)
+    return np.where(_grow(keep, ink.mask), ink.strength, 0.0).astype(np.float32), keep
 
 
 def fit_to_frame(strength: np.ndarray, mask: np.ndarray) -> np.ndarray:
