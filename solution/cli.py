@@ -54,11 +54,17 @@ def main() -> None:
 @click.option("--studies-dir", type=click.Path(file_okay=False), default="optuna_studies",
               show_default=True, help="Where tuning results (best.json) are looked for.")
 @click.option("--seed", "base_seed", type=int, default=0, show_default=True)
+@click.option("--models", default=None, metavar="ARCH[,ARCH...]",
+              help="Architectures to ensemble, each with its own fold models, e.g. cnn,m5 "
+                   "(default: the configuration's own arch).")
 @threads_option
 def submit(data, train_csv, test_csv, sample_csv, profile, config_file, runs_dir,
-           submission_path, studies_dir, base_seed, threads) -> None:
+           submission_path, studies_dir, base_seed, models, threads) -> None:
     """Train the fold models (reusing finished ones) and write submission.csv."""
+    from dataclasses import replace
+
     from solution.data import load_competition
+    from solution.ensemble import config_for, parse_models, submit_models
     from solution.submit import resolve_config
     from solution.submit import submit as run_submit
     from solution.train import configure_tensorflow
@@ -66,18 +72,28 @@ def submit(data, train_csv, test_csv, sample_csv, profile, config_file, runs_dir
     try:
         chosen = get_profile(profile)
         resolved = resolve_config(chosen, config_file, studies_dir)
+        archs = parse_models(models) if models is not None else ()
         comp = load_competition(data, train_csv=train_csv, test_csv=test_csv,
                                 sample_csv=sample_csv)
         configure_tensorflow(threads)
-        info = run_submit(comp, chosen, resolved, runs_dir=Path(runs_dir),
-                          submission_path=Path(submission_path), base_seed=base_seed, log=log,
-                          studies_dir=Path(studies_dir))
+        if len(archs) > 1:
+            info = submit_models(comp, chosen, resolved, archs, runs_dir=Path(runs_dir),
+                                 submission_path=Path(submission_path), base_seed=base_seed,
+                                 log=log, studies_dir=Path(studies_dir))
+        else:
+            if archs:
+                resolved = replace(resolved, config=config_for(resolved.config, archs[0]))
+            info = run_submit(comp, chosen, resolved, runs_dir=Path(runs_dir),
+                              submission_path=Path(submission_path), base_seed=base_seed,
+                              log=log, studies_dir=Path(studies_dir))
     except USAGE_ERRORS as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted; finished fold models are kept, run the same command to resume", 130)
     folds = "  ".join(f"{float(v):.5f}" for v in info["fold_accuracies"].values())
     click.echo(f"fold accuracies: {folds}")
+    for entry in info.get("architectures", []):
+        click.echo(f"  {entry['arch']}: CV accuracy {entry['cv_accuracy']:.5f}")
     click.echo(f"5-fold CV accuracy: {info['cv_accuracy']:.5f} "
                f"({info['data']['train_rows']} rows, {info['timings']['wall_seconds']:.0f}s)")
     click.echo(f"run folder: {Path(runs_dir) / info['run_id']}")

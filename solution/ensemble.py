@@ -1,0 +1,145 @@
+"""Heterogeneous ensembles: `submit --models cnn,m5` averages several architectures' fold models.
+
+Each architecture is the resolved configuration with `arch` replaced and is trained (or reused)
+by the ordinary single-architecture `submit`, in its own run folder. The ensemble gets a folder of
+its own, `runs/ens-<archs>-<hash>/`, holding what a run folder holds apart from member files:
+run.json (the architectures with their CV accuracies, and every member with a path relative to
+the ensemble folder, `../<arch run>/members/fold{k}_seed{s}.keras`), oof_probs.npy,
+test_probs.npy, train_labels.npy, submission.csv and the report. Probabilities are averaged with
+one weight per architecture, so a model with more seeds per fold does not count more.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from solution.atomic import write_json, write_text
+from solution.config import ARCHS, Config
+from solution.cv import data_fingerprint, run_id
+from solution.data import Competition
+from solution.folds import FOLD_SEED, N_FOLDS, stratified_folds
+from solution.profiles import Profile
+from solution.submission import make_submission, write_submission
+from solution.submit import LATEST, ResolvedConfig, library_versions, submit, subset
+from solution.train import Log
+
+
+def parse_models(text: str) -> tuple[str, ...]:
+    """'cnn,m5' -> ('cnn', 'm5'); an unknown or repeated name is a one-line ValueError."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise ValueError(f"--models {text!r}: name at least one architecture")
+    unknown = [name for name in names if name not in ARCHS]
+    if unknown:
+        raise ValueError(f"--models: unknown architecture {unknown[0]!r}; choose from "
+                         f"{', '.join(ARCHS)}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"--models {text!r}: an architecture is named twice")
+    return names
+
+
+def config_for(cfg: Config, arch: str) -> Config:
+    """The resolved configuration with `arch` replaced; pruning widths stay with the CNN."""
+    if arch == cfg.arch:
+        return cfg
+    return cfg.replace(arch=arch, channels=cfg.channels if arch == "cnn" else ())
+
+
+def ensemble_id(run_ids: list[str], archs: tuple[str, ...]) -> str:
+    digest = hashlib.sha256("\n".join(sorted(run_ids)).encode()).hexdigest()[:10]
+    return f"ens-{'_'.join(archs)}-{digest}"
+
+
+def submit_models(comp: Competition, profile: Profile, resolved: ResolvedConfig,
+                  archs: tuple[str, ...], *, runs_dir: Path, submission_path: Path,
+                  base_seed: int = 0, log: Log | None = None,
+                  studies_dir: Path = Path("optuna_studies")) -> dict:
+    """Train/reuse every architecture's run, write the averaged submission; returns run.json."""
+    started = time.perf_counter()
+    comp = subset(comp, profile.max_train_rows)
+    runs: list[dict] = []
+    for arch in archs:
+        cfg = config_for(resolved.config, arch)
+        if log:
+            log(f"architecture {arch} ({len(runs) + 1}/{len(archs)})")
+        note = f"{resolved.note}; arch {arch}".lstrip("; ")
+        arch_resolved = replace(resolved, config=cfg, note=note)
+        arch_dir = Path(runs_dir) / run_id(cfg, comp)
+        runs.append(submit(comp, profile, arch_resolved, runs_dir=Path(runs_dir),
+                           submission_path=arch_dir / "submission.csv", base_seed=base_seed,
+                           log=log, studies_dir=studies_dir))
+    run_dir = Path(runs_dir) / ensemble_id([info["run_id"] for info in runs], archs)
+    oof = np.mean([np.load(Path(runs_dir) / info["run_id"] / "oof_probs.npy") for info in runs],
+                  axis=0).astype(np.float32)
+    test = np.mean([np.load(Path(runs_dir) / info["run_id"] / "test_probs.npy") for info in runs],
+                   axis=0).astype(np.float32)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    np.save(run_dir / "oof_probs.npy", oof)
+    np.save(run_dir / "test_probs.npy", test)
+    np.save(run_dir / "train_labels.npy", comp.train_labels)
+    frame = make_submission(comp.test_ids, test)
+    write_submission(frame, run_dir / "submission.csv", comp.sample_submission)
+    write_submission(frame, Path(submission_path), comp.sample_submission)
+    info = ensemble_summary(resolved, comp, profile, runs, oof, base_seed,
+                            time.perf_counter() - started, run_dir, Path(submission_path))
+    write_json(run_dir / "run.json", info)
+    from solution.report import save_mistakes, write_report
+
+    save_mistakes(run_dir, comp.train_images, comp.train_labels, oof)
+    metrics = write_report(run_dir, comp.train_labels, Path(studies_dir))
+    info["oof_report"] = {k: metrics[k] for k in ("rows", "accuracy", "confusion_matrix")}
+    write_json(run_dir / "run.json", info)
+    write_text(Path(runs_dir) / LATEST, run_dir.name + "\n")
+    if log:
+        for entry in info["architectures"]:
+            log(f"{entry['arch']}: CV {entry['cv_accuracy']:.5f} ({entry['run_id']})")
+        log(f"ensemble of {len(archs)} architectures: CV {info['cv_accuracy']:.5f}")
+    return info
+
+
+def ensemble_summary(resolved: ResolvedConfig, comp: Competition, profile: Profile,
+                     runs: list[dict], oof: np.ndarray, base_seed: int, seconds: float,
+                     run_dir: Path, submission_path: Path) -> dict:
+    """run.json of an ensemble: the run.json keys of a single run, plus `architectures`."""
+    labels = comp.train_labels
+    folds = {str(k): float(np.mean(oof[val].argmax(1) == labels[val]))
+             for k, (_, val) in enumerate(stratified_folds(labels))}
+    members = [{**member, "arch": info["config"]["arch"], "run_id": info["run_id"],
+                "model": f"../{info['run_id']}/{member['model']}"}
+               for info in runs for member in info["members"]]
+    return {
+        "run_id": run_dir.name,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+        "profile": profile.name,
+        "config_source": resolved.source,
+        "config": resolved.config.to_dict(),
+        "config_fingerprint": resolved.config.fingerprint(),
+        "architectures": [{"arch": info["config"]["arch"], "run_id": info["run_id"],
+                           "config_fingerprint": info["config_fingerprint"],
+                           "cv_accuracy": info["cv_accuracy"],
+                           "fold_accuracies": info["fold_accuracies"],
+                           "members": len(info["members"]),
+                           "train_seconds": info["timings"]["train_seconds"]} for info in runs],
+        "averaging": "mean of the architectures' probabilities, one weight per architecture",
+        "data": {"source": comp.source, "fingerprint": data_fingerprint(comp),
+                 "train_rows": len(labels), "test_rows": len(comp.test_images)},
+        "folds": {"n_folds": N_FOLDS, "fold_seed": FOLD_SEED},
+        "seeds": sorted({seed for info in runs for seed in info["seeds"]}),
+        "base_seed": base_seed,
+        "fold_accuracies": folds,
+        "cv_accuracy": float(np.mean(oof.argmax(1) == labels)),
+        "members": members,
+        "timings": {"wall_seconds": round(seconds, 1),
+                    "train_seconds": round(sum(info["timings"]["train_seconds"]
+                                               for info in runs), 1)},
+        "submission": str(submission_path),
+        "versions": library_versions(),
+    }
