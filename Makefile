@@ -20,6 +20,9 @@ help:
 	@echo "make test      the test suite (creates .venv on first use)"
 	@echo "make submit    DATA=path/to/digit-recognizer.zip [PROFILE=default|smoke|quick|full]"
 	@echo "make report    [RUN=runs/<id>]"
+	@echo "make tune      [PROFILE=...] [TRIALS=20] [TIMEOUT=6h] [WORKERS=2] [STORAGE=postgresql://...]"
+	@echo "make study     best trial, trial table, plots in optuna_studies/<profile>/"
+	@echo "make dashboard optuna-dashboard on the study (installs the dashboard extra)"
 	@echo "make export    [RUN=runs/<id>] [DATA=...] [OUT=edge/digit_edge/models]"
 	@echo "make bench-edge [RUN=runs/<id>] [OUT=models folder]: 1-thread Keras/ORT/LiteRT table"
 
@@ -93,3 +96,28 @@ edge-bench: edge-sets
 
 edge-interim-model: $(STAMP)
 	$(PY) edge/tools/make_interim_model.py $(EDGE_ZIP_ARG:--zip=--data)
+
+# --- tune (issue 3): Optuna study in optuna_studies/$(PROFILE)/, read by `make submit` ---
+# TRIALS = finished trials the study should reach; TIMEOUT = 6h, 30m...; WORKERS = processes
+# here; STORAGE = postgresql://user@host/db to share one study between machines; STUDY = name.
+TRIALS ?=
+TIMEOUT ?=
+WORKERS ?=
+STORAGE ?=
+STUDY ?=
+STUDY_ARGS = --profile $(PROFILE) $(if $(STUDY),--study "$(STUDY)",) \
+	$(if $(STORAGE),--storage "$(STORAGE)",)
+TUNE_ARGS = $(if $(TRIALS),--trials $(TRIALS),) $(if $(TIMEOUT),--timeout $(TIMEOUT),) \
+	$(if $(WORKERS),--workers $(WORKERS),)
+
+.PHONY: tune study dashboard
+
+tune: $(STAMP)
+	$(PY) -m solution tune $(DATA_ARG) $(STUDY_ARGS) $(TUNE_ARGS) $(THREADS_ARG)
+
+study: $(STAMP)
+	$(PY) -m solution study $(STUDY_ARGS)
+
+dashboard: $(STAMP)
+	$(PY) -c "import optuna_dashboard" 2>/dev/null || $(PY) -m pip install -q -e ".[dashboard]"
+	$(PY) -m solution dashboard $(STUDY_ARGS)

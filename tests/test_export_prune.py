@@ -1,0 +1,133 @@
+"""Structured pruning on its own: consistent shapes, the right filters kept, MACs fall by the
+asked share, and a pruned network still trains."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from export.prune import filter_importance, plan_pruning, prune_model, widths_for_share
+from solution.config import Config
+from solution.model import build_model, count_macs
+
+TINY = Config(width=8, head_width=16, epochs=1, batch_size=32, bn_momentum=0.9)
+VARIANTS = {
+    "conv-head": TINY,
+    "dense-head": TINY.replace(head="dense"),
+    "pool": TINY.replace(downsample="pool"),
+    "no-bn": TINY.replace(batch_norm=False),
+}
+
+
+def _randomised(cfg: Config, seed: int = 0):
+    """A model with random BN statistics too, so slicing mistakes change the outputs."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = build_model(cfg)
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            gamma, beta, mean, var = layer.get_weights()
+            layer.set_weights([rng.uniform(0.2, 2, gamma.shape), rng.normal(0, .3, beta.shape),
+                               rng.normal(0, .3, mean.shape), rng.uniform(.5, 2, var.shape)])
+    return model
+
+
+@pytest.fixture(scope="module")
+def images() -> np.ndarray:
+    return np.random.default_rng(1).random((16, 28, 28, 1), dtype=np.float32)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_keeping_every_filter_reproduces_the_network(variant, images):
+    cfg = VARIANTS[variant]
+    model = _randomised(cfg)
+    same, same_cfg = prune_model(model, cfg, cfg.layer_widths())
+    assert same_cfg.channels == cfg.layer_widths()
+    np.testing.assert_allclose(same.predict(images, verbose=0), model.predict(images, verbose=0),
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_pruned_network_has_the_asked_widths_and_the_kept_filters(variant, images):
+    cfg = VARIANTS[variant]
+    model = _randomised(cfg)
+    widths = widths_for_share(cfg.layer_widths(), 0.5, first_floor=0.5)
+    pruned, pruned_cfg = prune_model(model, cfg, widths)
+    for i, width in enumerate(widths):
+        kernel = np.asarray(pruned.get_layer(f"conv{i}").kernel)
+        assert kernel.shape[-1] == width
+        if i:
+            assert kernel.shape[2] == widths[i - 1]  # input slice follows the layer before
+    # conv0 keeps its most important filters, unchanged and in their original order
+    score = filter_importance(model, 0)
+    kept = np.sort(np.argsort(-score)[:widths[0]])
+    np.testing.assert_array_equal(np.asarray(pruned.get_layer("conv0").kernel),
+                                  np.asarray(model.get_layer("conv0").kernel)[..., kept])
+    probs = pruned.predict(images, verbose=0)
+    assert probs.shape == (len(images), 10)
+    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
+    assert count_macs(pruned) < count_macs(model)
+    assert count_macs(build_model(pruned_cfg)) == count_macs(pruned)
+
+
+def test_importance_uses_the_folded_batch_norm_scale():
+    model = _randomised(TINY)
+    bn = model.get_layer("bn1")
+    gamma, beta, mean, var = bn.get_weights()
+    gamma[3] = 0.0  # this filter's output is a constant whatever its kernel
+    bn.set_weights([gamma, beta, mean, var])
+    conv = model.get_layer("conv1")
+    kernel = conv.get_weights()[0]
+    kernel[..., 3] *= 100.0  # the largest raw kernel of the layer
+    conv.set_weights([kernel])
+    score = filter_importance(model, 1)
+    assert score[3] == 0.0
+    pruned, _ = prune_model(model, TINY, widths_for_share(TINY.layer_widths(), 0.5))
+    assert pruned.get_layer("conv1").kernel.shape[-1] == 4
+
+
+@pytest.mark.parametrize("target", [0.4, 0.5])
+def test_plan_removes_the_asked_share_of_macs(target):
+    cfg = Config()  # the full recipe network
+    plan = plan_pruning(cfg, target)
+    assert plan.mac_reduction >= target
+    assert plan.mac_reduction < target + 0.15  # not much more than asked
+    assert plan.macs_after == count_macs(build_model(cfg.replace(channels=plan.widths)))
+    assert plan.widths[0] >= cfg.layer_widths()[0] * 0.5  # the first conv's floor
+    assert all(w % 4 == 0 for w in plan.widths)
+
+
+def test_plan_refuses_an_impossible_target():
+    with pytest.raises(ValueError, match="no pruning share"):
+        plan_pruning(Config(width=1, head_width=1), 0.5)
+
+
+def test_prune_refuses_a_wrong_number_of_widths():
+    with pytest.raises(ValueError, match="conv layers"):
+        prune_model(build_model(TINY), TINY, (4, 4))
+
+
+@pytest.mark.slow
+def test_a_pruned_network_still_trains(small_frames):
+    from solution.train import fit_member, predict_probs
+
+    train, _ = small_frames
+    images = train.drop(columns="label").to_numpy(np.uint8).reshape(-1, 28, 28)[:320]
+    labels = train["label"].to_numpy()[:320]
+    cfg = TINY.replace(rotation=0.0, zoom=0.0, shift=0.0, learning_rate=3e-3, epochs=3,
+                       dropout=0.0)
+    pruned, pruned_cfg = prune_model(build_model(cfg), cfg,
+                                     widths_for_share(cfg.layer_widths(), 0.5))
+
+    def loss() -> float:
+        probs = predict_probs(pruned, images)
+        return float(-np.mean(np.log(probs[np.arange(len(labels)), labels] + 1e-7)))
+
+    before = loss()
+    tuned, history = fit_member(pruned_cfg, images, labels, images[:64], labels[:64], seed=0,
+                                model=pruned)
+    assert tuned is pruned
+    assert np.isfinite(history["loss"]).all()
+    assert loss() < before - 0.1
