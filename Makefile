@@ -20,6 +20,7 @@ help:
 	@echo "make test      the test suite (creates .venv on first use)"
 	@echo "make submit    DATA=path/to/digit-recognizer.zip [PROFILE=default|smoke|quick|full]"
 	@echo "make report    [RUN=runs/<id>]"
+	@echo "make baselines [PROFILE=quick|default] [MODELS=knn,cnn,m5] [OVERSAMPLE=none,smote]: comparison table"
 	@echo "make tune      [PROFILE=...] [TRIALS=20] [TIMEOUT=6h] [WORKERS=2] [STORAGE=postgresql://...]"
 	@echo "make study     best trial, trial table, plots in optuna_studies/<profile>/"
 	@echo "make dashboard optuna-dashboard on the study (installs the dashboard extra)"
@@ -121,3 +122,17 @@ study: $(STAMP)
 dashboard: $(STAMP)
 	$(PY) -c "import optuna_dashboard" 2>/dev/null || $(PY) -m pip install -q -e ".[dashboard]"
 	$(PY) -m solution dashboard $(STUDY_ARGS)
+
+# --- baselines (issue 7): the model zoo and k-NN under the shared folds, one comparison table ---
+# MODELS = knn,mlp512,mlp1024,lenet5,cnn (default) or any of knn,cnn,m3,m5,m7,lenet5,mlp512,mlp1024;
+# OVERSAMPLE = none (default), random, smote, or a list (one k-NN row each).
+# Writes runs/baselines/baselines-$(PROFILE).md and .json; finished folds are reused.
+MODELS ?=
+OVERSAMPLE ?=
+
+.PHONY: baselines
+
+baselines: $(STAMP)
+	$(PY) -m solution.baselines $(DATA_ARG) --profile $(PROFILE) \
+		$(if $(MODELS),--models $(MODELS),) $(if $(OVERSAMPLE),--oversample $(OVERSAMPLE),) \
+		$(THREADS_ARG)

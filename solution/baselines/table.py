@@ -1,0 +1,169 @@
+"""The comparison table: every model under the same folds, rows, profile and machine.
+
+A network row trains (or reuses) the architecture's fold models through `run_cv`, in the very run
+folder `submit` would use, so re-making the table costs only the predict-time measurement; the
+k-NN row reuses its own cached folds. Columns: parameters, multiply-accumulates per image, OOF
+accuracy and macro F1 over the rows the chosen folds validate, training seconds summed over those
+folds, and prediction milliseconds per 1,000 images (median of 3 timed runs after a warm-up).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from solution.atomic import write_json, write_text
+from solution.baselines.balance import balance_markdown
+from solution.baselines.knn import KnnSettings, knn_cv
+from solution.config import ARCHS, Config
+from solution.cv import run_cv, run_id
+from solution.data import Competition
+from solution.folds import FOLD_SEED, N_FOLDS, stratified_folds
+from solution.profiles import Profile
+from solution.submit import library_versions
+from solution.train import Log
+
+MODELS = ("knn", *ARCHS)
+DEFAULT_MODELS = ("knn", "mlp512", "mlp1024", "lenet5", "cnn")
+
+
+@dataclass(frozen=True)
+class Row:
+    model: str
+    parameters: int  # trainable and stored numbers (k-NN: PCA basis + stored training points)
+    macs: int  # multiply-accumulates for one image
+    oof_accuracy: float
+    macro_f1: float
+    rows: int  # validation rows the figures cover
+    train_seconds: float  # summed over the folds (k-NN: PCA + grid search + fit)
+    predict_ms_per_1000: float
+    oversample: str
+    run: str  # run folder the figures come from
+    note: str = ""
+
+
+def parse_models(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    bad = [n for n in names if n not in MODELS]
+    if bad or not names:
+        raise ValueError(f"--models {text!r}: choose from {', '.join(MODELS)}")
+    return names
+
+
+def scores(labels: np.ndarray, oof: np.ndarray) -> tuple[float, float, int]:
+    """(accuracy, macro F1, rows) over the rows with out-of-fold predictions."""
+    from sklearn.metrics import f1_score
+
+    covered = ~np.isnan(oof[:, 0])
+    y, p = labels[covered], oof[covered].argmax(1)
+    return float(np.mean(y == p)), float(f1_score(y, p, average="macro")), int(covered.sum())
+
+
+def time_predict(model, images: np.ndarray, tta: bool, repeats: int = 3) -> float:
+    """Milliseconds per 1,000 images of `predict_probs`: one warm-up, then the median."""
+    from solution.train import predict_probs
+
+    predict_probs(model, images, tta)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        predict_probs(model, images, tta)
+        times.append(time.perf_counter() - started)
+    return 1e6 * float(np.median(times)) / len(images)
+
+
+def network_row(arch: str, comp: Competition, profile: Profile, folds: Sequence[int],
+                runs_dir: Path, base_seed: int, log: Log | None) -> Row:
+    """Train/reuse the architecture's members of `folds` under the profile's default config."""
+    import keras
+
+    from solution.model import count_macs
+
+    cfg = profile.apply(Config()).replace(arch=arch)
+    run_dir = Path(runs_dir) / run_id(cfg, comp)
+    write_json(run_dir / "config.json", cfg.to_dict())
+    result = run_cv(cfg, comp, run_dir, folds=folds, predict_test=False, base_seed=base_seed,
+                    log=log)
+    accuracy, f1, rows = scores(comp.train_labels, result.oof_probs)
+    train_seconds = sum(json.loads(m.model_path.with_suffix(".json").read_text())["seconds"]
+                        for m in result.members)
+    model = keras.models.load_model(result.members[0].model_path)
+    _, val_index = stratified_folds(comp.train_labels)[result.members[0].fold]
+    predict_ms = time_predict(model, comp.train_images[val_index[:1000]], cfg.tta)
+    return Row(arch, int(model.count_params()), count_macs(model), accuracy, f1, rows,
+               round(train_seconds, 1), round(predict_ms, 1), "none", run_dir.name,
+               f"{cfg.epochs} epochs x {cfg.seeds_per_fold} seed(s) per fold"
+               + (", TTA" if cfg.tta else ""))
+
+
+def knn_row(comp: Competition, folds: Sequence[int], runs_dir: Path, oversample: str,
+            log: Log | None) -> Row:
+    settings = KnnSettings(oversample=oversample)
+    result = knn_cv(comp, settings, runs_dir, folds=folds, log=log)
+    accuracy, f1, rows = scores(comp.train_labels, result.oof_probs)
+    fit_rows = int(np.median([f["fit_rows"] for f in result.folds]))
+    chosen = sorted({f"k={f['k']} {f['weights']}" for f in result.folds})
+    return Row("knn", settings.components * (784 + fit_rows) + 784,
+               settings.components * (784 + fit_rows), accuracy, f1, rows,
+               round(sum(f["train_seconds"] for f in result.folds), 1),
+               round(float(np.median([f["predict_ms_per_1000"] for f in result.folds])), 1),
+               oversample, result.run_dir.name,
+               f"PCA {settings.components}, chosen per fold: {', '.join(chosen)}")
+
+
+def build_table(comp: Competition, full_labels: np.ndarray, profile: Profile,
+                models: Sequence[str], oversamplers: Sequence[str], runs_dir: Path,
+                out_dir: Path, base_seed: int = 0, log: Log | None = None) -> dict:
+    """Measure every row, then write baselines-<profile>.md and .json into `out_dir`."""
+    folds = list(range(profile.tune_folds))
+    rows: list[Row] = []
+    for name in models:
+        if log:
+            log(f"baseline {name}")
+        if name == "knn":
+            rows += [knn_row(comp, folds, runs_dir, how, log) for how in oversamplers]
+        else:
+            rows.append(network_row(name, comp, profile, folds, runs_dir, base_seed, log))
+    scope = (f"profile `{profile.name}`: {len(comp.train_labels):,} of {len(full_labels):,} "
+             f"training rows, folds {', '.join(str(f + 1) for f in folds)} of the shared "
+             f"{N_FOLDS} (StratifiedKFold, seed {FOLD_SEED})")
+    table = {"profile": profile.name, "scope": scope, "cpu_cores": os.cpu_count(),
+             "rows": [asdict(r) for r in rows], "class_counts_full": np.bincount(
+                 full_labels, minlength=10).tolist(), "versions": library_versions()}
+    out_dir = Path(out_dir)
+    write_json(out_dir / f"baselines-{profile.name}.json", table)
+    write_text(out_dir / f"baselines-{profile.name}.md",
+               markdown(rows, scope, profile, full_labels, oversamplers))
+    return table
+
+
+def markdown(rows: Sequence[Row], scope: str, profile: Profile, full_labels: np.ndarray,
+             oversamplers: Sequence[str]) -> str:
+    first = "" if profile.tune_folds == N_FOLDS and profile.max_train_rows is None else (
+        " A first table: the figures cover a subset, so they are noisier and lower than "
+        "`--profile default` (all rows, all 5 folds) gives.")
+    lines = [f"## Baselines ({profile.name})", "",
+             f"Measured on {scope}, on this machine ({os.cpu_count()} CPU cores).{first}",
+             "Networks train with the profile's default configuration and augmentation; "
+             "times are training seconds summed over the folds and prediction milliseconds "
+             "per 1,000 images (median of 3 after a warm-up).", "",
+             "| model | parameters | MACs / image | OOF accuracy | macro F1 | train s | "
+             "predict ms / 1k | oversample | notes |",
+             "|---|---:|---:|---:|---:|---:|---:|---|---|"]
+    for r in rows:
+        lines.append(f"| {r.model} | {r.parameters:,} | {r.macs:,} | {r.oof_accuracy:.5f} | "
+                     f"{r.macro_f1:.5f} | {r.train_seconds:,.0f} | {r.predict_ms_per_1000:,.1f} "
+                     f"| {r.oversample} | {r.note} |")
+    lines += ["", "k-NN parameters and MACs count the stored PCA basis and training points it "
+              "compares every image with.", ""]
+    if set(oversamplers) != {"none"}:
+        lines += ["Oversampling resamples only the rows a k-NN is fitted on, inside each fold; "
+                  "the networks train on the folds as they are.", ""]
+    lines += ["### Class balance (train.csv)", "", balance_markdown(full_labels, "train.csv")]
+    return "\n".join(lines)

@@ -1,0 +1,94 @@
+"""Baselines: k-NN under the shared folds, oversampling, class balance and the comparison table."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from solution.baselines.__main__ import main
+from solution.baselines.balance import balance_markdown, class_counts, oversample
+from solution.baselines.knn import KnnSettings, knn_cv, neighbours, vote
+from solution.data import load_competition
+from solution.folds import stratified_folds
+
+
+@pytest.fixture(scope="module")
+def small_comp(small_zip):
+    return load_competition(small_zip)
+
+
+@pytest.mark.parametrize("weights", ["uniform", "distance"])
+def test_vote_matches_scikit_learn(weights):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(200, 5)), rng.integers(0, 10, 200)
+    query = np.vstack([rng.normal(size=(30, 5)), x[:3]])  # the last three match a point exactly
+    near_y, near_d = neighbours(x, y, query, 5)
+    expected = KNeighborsClassifier(5, weights=weights, algorithm="brute").fit(x, y)
+    assert np.allclose(vote(near_y, near_d, 5, weights), expected.predict_proba(query), atol=1e-6)
+
+
+def test_knn_runs_on_the_shared_folds_and_resumes(small_comp, tmp_path):
+    settings = KnnSettings(components=20, neighbors=(1, 3, 5))
+    result = knn_cv(small_comp, settings, tmp_path, folds=[0, 2])
+    splits = stratified_folds(small_comp.train_labels)
+    assert np.array_equal(np.flatnonzero(result.covered),
+                          np.sort(np.concatenate([splits[0][1], splits[2][1]])))
+    assert set(result.fold_accuracies) == {0, 2}
+    assert min(result.fold_accuracies.values()) > 0.6  # 320 training digits; chance is 0.1
+    for fold in result.folds:
+        assert fold["k"] in (1, 3, 5) and fold["weights"] in ("uniform", "distance")
+        assert len(fold["inner_scores"]) == 6 and fold["predict_ms_per_1000"] > 0
+    info = tmp_path / result.run_dir.name / "fold0.json"
+    stamp = info.stat().st_mtime_ns
+    again = knn_cv(small_comp, settings, tmp_path, folds=[0, 2])
+    assert info.stat().st_mtime_ns == stamp
+    assert np.array_equal(again.oof_probs, result.oof_probs, equal_nan=True)
+
+
+@pytest.mark.parametrize("method", ["random", "smote"])
+def test_oversampling_balances_the_training_rows_only_when_asked(method):
+    pytest.importorskip("imblearn")
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(10), [30, 20, 25, 30, 30, 12, 30, 30, 30, 30])
+    features = rng.normal(size=(len(labels), 8))
+    x, y = oversample(features, labels, method, seed=0)
+    assert class_counts(y) == [30] * 10 and x.shape == (300, 8)
+    assert oversample(features, labels, "none", 0)[0] is features
+
+
+def test_class_balance_table():
+    labels = np.array([0, 0, 1, 2, 2, 2, 3, 4, 5, 6, 7, 8, 9])
+    assert class_counts(labels) == [2, 1, 3, 1, 1, 1, 1, 1, 1, 1]
+    text = balance_markdown(labels, "train.csv")
+    assert "| rows | 2 | 1 | 3 |" in text and "1 to 3 per digit" in text
+
+
+@pytest.mark.slow
+def test_table_cli_measures_knn_and_a_network_on_the_same_rows(small_zip, tmp_path):
+    args = ["--data", str(small_zip), "--profile", "smoke", "--models", "knn,mlp512",
+            "--oversample", "none,random", "--runs-dir", str(tmp_path / "runs")]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    table = json.loads((tmp_path / "runs" / "baselines" / "baselines-smoke.json").read_text())
+    rows = {(r["model"], r["oversample"]): r for r in table["rows"]}
+    assert set(rows) == {("knn", "none"), ("knn", "random"), ("mlp512", "none")}
+    for row in rows.values():
+        assert row["rows"] == 400 and 0.1 < row["oof_accuracy"] <= 1
+        assert row["parameters"] > 0 and row["macs"] > 0 and row["predict_ms_per_1000"] > 0
+    assert rows["mlp512", "none"]["parameters"] == 784 * 512 + 512 * 256 + 256 * 128 + 1290 + \
+        4 * (512 + 256 + 128)  # bias-free dense layers with BN (gamma, beta, mean, variance)
+    markdown = (tmp_path / "runs" / "baselines" / "baselines-smoke.md").read_text()
+    assert "| mlp512 |" in markdown and "Class balance" in markdown
+    assert "| model | parameters | MACs / image | OOF accuracy | macro F1 |" in result.output
+
+
+def test_table_cli_refuses_an_unknown_model_in_one_line(small_zip, tmp_path):
+    result = CliRunner().invoke(main, ["--data", str(small_zip), "--models", "knn,svm",
+                                       "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("error: --models 'knn,svm': choose from knn, cnn,")
