@@ -1,8 +1,8 @@
 """Static int8 quantization (QDQ, per-channel weights) of the fp32 ensemble graph.
 
-Only the convolutions and the dense layers are quantized: the members' Softmax and the averaging
-stay in float, because QDQ around the Softmax caps probability parity at ~2e-3 and flips
-near-ties.
+Only the convolutions are quantized (and dense layers other than a member's classifier): the
+members' logits, their Softmax and the averaging stay in float, because QDQ around the Softmax
+caps probability parity at ~2e-3 and flips near-ties.
 
 Weights use 7 bits (`reduce_range`). On x86 CPUs without VNNI (this AVX2 machine) onnxruntime's
 int8 convolution multiplies u8 activations by s8 weights with an instruction that saturates its
@@ -38,12 +38,37 @@ def quantize(fp32_path: Path, int8_path: Path, calibration: np.ndarray,
     if method not in METHODS:
         raise ValueError(f"unknown calibration method {method!r}; choose one of "
                          f"{', '.join(METHODS)}")
+    excluded = classifier_nodes(fp32_path)
     # the histogram calibrators print progress to stdout, which is the CLI's table
     with contextlib.redirect_stdout(io.StringIO()):
         quantize_static(
             str(fp32_path), str(int8_path), ImageReader(calibration),
             quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=True,
             activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-            op_types_to_quantize=list(QUANTIZED_OPS), calibrate_method=METHODS[method],
+            op_types_to_quantize=list(QUANTIZED_OPS), nodes_to_exclude=excluded,
+            calibrate_method=METHODS[method],
             extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
     return int8_path
+
+
+def classifier_nodes(path: Path) -> list[str]:
+    """The nodes computing each member's logits (Gemm, or MatMul + Add, feeding a Softmax).
+
+    Kept in float: an int8 output there would quantize the logits and cap probability parity,
+    and they cost next to nothing (head width x 10 MACs per member).
+    """
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+    producer = {out: node for node in graph.node for out in node.output}
+    names: list[str] = []
+    for node in graph.node:
+        if node.op_type != "Softmax":
+            continue
+        current = producer.get(node.input[0])
+        while current is not None and current.op_type in ("Gemm", "MatMul", "Add"):
+            names.append(current.name)
+            if current.op_type in ("Gemm", "MatMul"):
+                break
+            current = producer.get(current.input[0])
+    return names
