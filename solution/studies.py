@@ -123,14 +123,24 @@ def _open_rdb(spec: StudySpec) -> optuna.storages.BaseStorage:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.storages.RDBStorage(
-                spec.storage, engine_kwargs={"pool_pre_ping": True},
+                _with_installed_driver(url).render_as_string(hide_password=False),
+                engine_kwargs={"pool_pre_ping": True},
                 heartbeat_interval=spec.heartbeat, grace_period=3 * spec.heartbeat)
-    except ModuleNotFoundError as exc:
-        raise StudyError(f"--storage {shown}: the database driver is not installed ({exc.name}); "
-                         "pip install -e '.[postgres]' (or the MySQL driver)") from None
+    except ImportError:
+        raise StudyError(f"--storage {shown}: the database driver is not installed; "
+                         "pip install -e '.[postgres]' (or a MySQL driver)") from None
     except sqlalchemy.exc.SQLAlchemyError as exc:
         first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise StudyError(f"--storage {shown}: cannot connect: {first}") from None
+
+
+def _with_installed_driver(url: Any) -> Any:
+    """postgresql:// means psycopg (3) to SQLAlchemy 2.1; use psycopg2 when only it is here."""
+    from importlib.util import find_spec
+
+    if url.drivername == "postgresql" and not find_spec("psycopg") and find_spec("psycopg2"):
+        return url.set(drivername="postgresql+psycopg2")
+    return url
 
 
 # --- worker ownership and stale trials -----------------------------------------------------------

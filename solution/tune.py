@@ -143,7 +143,8 @@ def base_config(profile: Profile) -> Config:
 
 
 def prepare_study(request: TuneRequest, comp: Competition, seed: int | None = None,
-                  log: Log | None = None) -> optuna.Study:
+                  log: Log | None = None,
+                  storage: optuna.storages.BaseStorage | None = None) -> optuna.Study:
     """Open (or create) the study and check it was made for this profile, data and folds.
 
     A new study gets its description as user attributes and the default configuration enqueued
@@ -151,7 +152,7 @@ def prepare_study(request: TuneRequest, comp: Competition, seed: int | None = No
     """
     profile = get_profile(request.profile)
     folds = request.tune_folds(profile)
-    storage = open_storage(request.spec)
+    storage = storage or open_storage(request.spec)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         study_name=request.spec.name, storage=storage, direction="maximize",
@@ -243,8 +244,9 @@ def run_worker(request: TuneRequest, index: int = 0, comp: Competition | None = 
     if remaining <= 0:
         return
     counted = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
-    callbacks = [MaxTrialsCallback(request.trials, states=counted),
-                 _after_trial(request.spec, log)]
+    # stale trials are failed (in _after_trial) before MaxTrialsCallback counts RUNNING ones
+    callbacks = [_after_trial(request.spec, log),
+                 MaxTrialsCallback(request.trials, states=counted)]
     with _sigterm_as_interrupt():
         study.optimize(lambda trial: objective(trial, profile, comp, request.runs_dir, folds, log),
                        n_trials=remaining, timeout=request.timeout, callbacks=callbacks,
@@ -301,9 +303,10 @@ def tune(request: TuneRequest, log: Log | None = None) -> TuneOutcome:
     from solution.submit import subset
 
     profile = get_profile(request.profile)
-    comp = subset(load_competition(request.data), profile.max_train_rows)
-    study = prepare_study(request, comp, log=log)
     folds = request.tune_folds(profile)
+    storage = open_storage(request.spec)  # a bad --storage fails before the data is read
+    comp = subset(load_competition(request.data), profile.max_train_rows)
+    study = prepare_study(request, comp, log=log, storage=storage)
     done = len(finished(study))
     if log:
         log(f"study {request.spec.name!r} on {request.spec.describe()}: profile {profile.name}, "
