@@ -48,6 +48,13 @@ def test_position_on_the_page_does_not_matter(train_digits):
         assert np.abs(out - reference).mean() < 0.05
 
 
+def test_a_tightly_cropped_digit_reads_like_one_with_margins(train_digits):
+    digit = train_digits[0][9]
+    framed = scan(digit, margin=40)
+    tight = np.asarray(framed)[40:-40, 40:-40]     # ink touches all four borders
+    assert np.abs(normalize(tight) - normalize(framed)).mean() < 0.02
+
+
 def test_fitted_into_20x20_keeping_aspect_and_centred_by_mass(train_digits):
     for digit in train_digits[0][:20]:
         out = normalize(scan(digit, height=120))
