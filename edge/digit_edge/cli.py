@@ -97,7 +97,8 @@ def _classify(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _read(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     reader = _reader(args, parser)
     paths, failed = _expand(args.paths)
-    for path, field in zip(paths, reader.read_fields(paths), strict=True):
+    for path in paths:
+        field = reader.read_fields([path])[0]  # one at a time: output streams as it is ready
         if isinstance(field, DigitEdgeError):
             _error(str(field))
             failed += 1

@@ -22,7 +22,8 @@ CENTRE = 14.0           # ...with the centre of mass at pixel (14, 14) (measured
 MNIST_STROKE = 2.2      # median stroke width of Kaggle's train digits, in 28x28 pixels
 THIN_STROKE = 1.5       # below this (in 28x28 pixels) a stroke is thickened back to MNIST_STROKE
 WORK_SIDE = 160         # a single-digit image is analysed at most this large (the model sees 20 px)
-SOURCE_SIDE = 1280      # a small digit on a big page is re-cut from a copy at most this large
+SOURCE_SIDE = 1280      # a small digit on a big page is re-cut from a copy at most this large,
+RECUT_BELOW = 48        # ...when it spans under 48 px at WORK_SIDE (2.4x the 20 px it becomes)
 SPECK_GRID = 48         # specks are found on a coarse grid at most this large: fast at any size
 SPECK_FRACTION = 0.05   # a blob under 5% of the largest blob's area is noise, not part of a digit
 
@@ -42,7 +43,7 @@ def normalize(item: ImageLike, name: str | None = None) -> np.ndarray:
     rows = np.flatnonzero(keep.any(axis=1))
     cols = np.flatnonzero(keep.any(axis=0))
     extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
-    if factor > 1.5 and extent < 0.6 * max(gray.shape):
+    if factor > 1.5 and extent < RECUT_BELOW:
         pad = 0.2 * extent + 2
         y0, y1 = (int(max(0, (rows[0] - pad) * factor)),
                   int(min(source.shape[0], (rows[-1] + 1 + pad) * factor)))
