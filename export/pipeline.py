@@ -87,9 +87,10 @@ def export_run(run_dir: Path, out_dir: Path, *, data: str | None = None,
         return _export(run, out_dir, settings, thresholds, command, say, started)
     except ExportRefused:
         raise
-    except (ValueError, RuntimeError, OSError, ArithmeticError) as exc:
-        # onnxruntime, tf2onnx and Keras raise these on a model they cannot handle (NaN ranges,
-        # unsupported layers): a refusal like any failed check, never a half-written folder
+    except Exception as exc:
+        # onnxruntime, tf2onnx and Keras raise all sorts (their own classes included) on a model
+        # they cannot handle (NaN ranges, unsupported layers): a refusal like any failed check,
+        # reported in one line, and the models folder untouched
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExportRefused(f"export failed ({type(exc).__name__}: {first[:300]}); "
                             f"{out_dir} left as it was") from exc

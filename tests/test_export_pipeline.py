@@ -140,6 +140,7 @@ def test_a_broken_model_is_refused_and_the_previous_files_stay(exported, tiny_ru
     result = CliRunner().invoke(export_cli, ["--run", str(broken), "--out", str(out),
                                              "--no-prune"])
     assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # a refusal, not an escaped exception
     last = result.output.strip().splitlines()[-1]
     assert last.startswith("error: ") and "left as it was" in last
     assert "Traceback" not in result.output
