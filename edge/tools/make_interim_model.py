@@ -170,6 +170,9 @@ def main() -> None:
         "opset": 17,
     }
     write_json(args.out / "manifest.json", manifest)
+    for path in args.out.iterdir():  # mkstemp makes 0600 files: a shared install must read them
+        if path.name in ("manifest.json", "digits-int8.onnx", "digits-fp32.onnx"):
+            path.chmod(0o644)
     print(f"held-out accuracy {accuracy:.4f}, min_confidence {min_confidence}, "
           f"{time.perf_counter() - started:.0f} s -> {args.out}")
 
