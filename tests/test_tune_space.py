@@ -1,0 +1,175 @@
+"""Tuning without training: the search space, durations, best.json checks and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import optuna
+import pytest
+from click.testing import CliRunner
+from optuna.trial import FixedTrial
+
+from solution.cli import main
+from solution.config import Config
+from solution.profiles import PROFILES, get_profile
+from solution.search_space import SEARCHED, config_from_params, default_params, suggest_config
+from solution.studies import StudySpec, open_storage
+from solution.submit import resolve_config
+from solution.tune import base_config, parse_duration
+
+
+@pytest.mark.parametrize("name", list(PROFILES))
+def test_profile_default_is_a_point_of_the_space(name):
+    """Trial 0 (the enqueued defaults) must train exactly the profile's configuration."""
+    profile = get_profile(name)
+    base = base_config(profile)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # FixedTrial only warns when a value is out of range
+        assert suggest_config(FixedTrial(default_params(base)), profile, base) == base
+
+
+def test_best_params_map_back_to_the_config():
+    profile = get_profile("quick")
+    base = base_config(profile)
+    params = {"width": 24, "convs_per_stage": 3, "dropout": 0.2, "learning_rate": 2e-3,
+              "lr_decay": 0.7, "batch_size": 256, "label_smoothing": 0.1, "rotation": 5.0,
+              "zoom": 0.05, "shift": 0.15, "epochs": 6}
+    assert set(params) == set(SEARCHED)
+    cfg = suggest_config(FixedTrial(params), profile, base)
+    assert cfg == config_from_params(params, base) == Config.from_dict(cfg.to_dict())
+    assert cfg.width == 24 and cfg.epochs == 6 and cfg.batch_size == 256
+    # what the space does not search stays the profile's
+    assert (cfg.seeds_per_fold, cfg.tta, cfg.stages, cfg.head) == (
+        base.seeds_per_fold, base.tta, base.stages, base.head)
+    with pytest.raises(ValueError, match="not in the search space"):
+        config_from_params({**params, "tta": True}, base)
+
+
+def test_sampled_configs_stay_inside_the_budget():
+    """Real TPE sampling: every config builds, epochs within the profile's tune_epochs."""
+    profile = get_profile("smoke")
+    base = base_config(profile)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    for _ in range(30):
+        trial = study.ask()
+        cfg = suggest_config(trial, profile, base)
+        assert profile.tune_epochs[0] <= cfg.epochs <= profile.tune_epochs[1]
+        assert base.width // 2 <= cfg.width <= base.width * 3 // 2
+        study.tell(trial, 0.5)
+
+
+@pytest.mark.parametrize("text, seconds", [("6h", 21600), ("30m", 1800), ("1h30m", 5400),
+                                           ("90s", 90), ("2d", 172800), ("45", 45)])
+def test_parse_duration(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "soon", "5x", "0", "0m", "-3"])
+def test_bad_duration_is_a_clear_error(text):
+    with pytest.raises(ValueError, match="--timeout"):
+        parse_duration(text)
+
+
+def _tune(tmp_path, *args):
+    base = ["tune", "--data", str(tmp_path / "nowhere.zip"), "--studies-dir",
+            str(tmp_path / "studies"), "--runs-dir", str(tmp_path / "runs")]
+    return CliRunner().invoke(main, [*base, *args], catch_exceptions=False)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--profile", "huge"], "error: unknown profile 'huge'; choose one of smoke, "),
+    (["--timeout", "soon"], "error: --timeout 'soon': expected a duration like 6h"),
+    (["--storage", "postgresql://user@/db:x:y"], "error: --storage "),
+    (["--storage", "redis://localhost/0"], "unsupported database 'redis'"),
+    (["--storage", "/no/such/folder/journal.log"],
+     "error: --storage /no/such/folder/journal.log: folder /no/such/folder does not exist"),
+    (["--study", "../x"], "error: --study '../x': use letters, digits"),
+    (["--workers", "0"], "error: --workers 0: must be at least 1"),
+    (["--trials", "0"], "error: --trials 0: must be at least 1"),
+])
+def test_bad_arguments_are_one_line_errors(tmp_path, args, message):
+    result = _tune(tmp_path, "--profile", "smoke", *args)
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert message in result.output
+
+
+def test_unreachable_database_is_one_line_error(tmp_path):
+    pytest.importorskip("psycopg2")
+    # port 9 (discard) on localhost: nothing listens, the connection is refused at once
+    result = _tune(tmp_path, "--profile", "smoke", "--storage",
+                   "postgresql://nobody:secret@127.0.0.1:9/optuna")
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "cannot connect" in lines[0], result.output
+    assert "secret" not in result.output  # passwords never printed
+
+
+def test_missing_data_is_one_line_error_and_no_study_files(tmp_path):
+    result = _tune(tmp_path, "--profile", "smoke")
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "studies" / "smoke" / "best.json").exists()
+
+
+def test_study_command_without_a_study(tmp_path):
+    result = CliRunner().invoke(main, ["study", "--profile", "smoke", "--studies-dir",
+                                       str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert result.output.strip() == (f"error: no study at {tmp_path}/smoke/journal.log; run "
+                                     "`make tune` (solution tune) first")
+
+
+def test_dashboard_needs_its_extra_or_serves(tmp_path):
+    try:
+        import optuna_dashboard  # noqa: F401
+    except ImportError:
+        result = CliRunner().invoke(main, ["dashboard", "--studies-dir", str(tmp_path)])
+        assert result.exit_code == 2
+        assert result.output.strip().startswith("error: optuna-dashboard is not installed: "
+                                                "pip install -e '.[dashboard]'")
+    else:
+        result = CliRunner().invoke(main, ["dashboard", "--profile", "smoke", "--studies-dir",
+                                           str(tmp_path)])
+        assert result.exit_code == 2 and "no study at" in result.output
+
+
+def _best_json(tmp_path, profile_name: str, cfg: Config, tuned_for: str | None = None):
+    folder = tmp_path / profile_name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "best.json").write_text(json.dumps({
+        "profile": tuned_for or profile_name, "trial": 4, "cv_accuracy": 0.5, "folds": [0, 1],
+        "config": cfg.to_dict()}))
+
+
+def test_submit_uses_tuned_config_only_within_the_profile_budget(tmp_path):
+    profile = get_profile("smoke")
+    base = base_config(profile)
+    tuned = base.replace(width=6, epochs=1, dropout=0.2)
+    _best_json(tmp_path, "smoke", tuned)
+    resolved = resolve_config(profile, studies_dir=tmp_path)
+    assert resolved.config == tuned
+    assert "trial 4, CV 0.50000 on 2 of 5 folds" in resolved.note
+
+    _best_json(tmp_path, "smoke", tuned, tuned_for="quick")
+    with pytest.raises(ValueError, match="tuned with profile 'quick', not 'smoke'"):
+        resolve_config(profile, studies_dir=tmp_path)
+
+    _best_json(tmp_path, "smoke", tuned.replace(seeds_per_fold=3))
+    with pytest.raises(ValueError, match=r"beyond the tuned fields \(seeds_per_fold\)"):
+        resolve_config(profile, studies_dir=tmp_path)
+
+    _best_json(tmp_path, "smoke", tuned.replace(epochs=9))
+    with pytest.raises(ValueError, match=r"epochs=9 outside 1\.\.2"):
+        resolve_config(profile, studies_dir=tmp_path)
+
+
+def test_journal_storage_is_created_in_the_study_folder(tmp_path):
+    spec = StudySpec("demo", tmp_path)
+    storage = open_storage(spec)
+    optuna.create_study(study_name="demo", storage=storage)
+    assert (tmp_path / "demo" / "journal.log").stat().st_size > 0
+    assert spec.describe() == f"journal file {tmp_path}/demo/journal.log"
+    assert StudySpec("x", storage="postgresql://u:pw@h/db").describe() == \
+        "postgresql://u:***@h/db"
