@@ -114,8 +114,16 @@ def write_plots(study: optuna.Study, folder: Path) -> tuple[list[Path], list[str
     from solution.atomic import atomic_path
 
     folder.mkdir(parents=True, exist_ok=True)
-    written, skipped = [], []
+    written: list[Path] = []
+    skipped: list[str] = []
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     for name, function in PLOTS.items():
+        needed = 2 if name in ("importances.png", "parallel.png") else 1
+        if len(complete) < needed:
+            skipped.append(f"{name}: needs {needed} complete trial(s)")
+            continue
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.ERROR)  # no per-plot chatter
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -123,8 +131,10 @@ def write_plots(study: optuna.Study, folder: Path) -> tuple[list[Path], list[str
         except (ValueError, RuntimeError, ZeroDivisionError) as exc:
             skipped.append(f"{name}: {exc}")
             continue
+        finally:
+            optuna.logging.set_verbosity(verbosity)
         figure = axes.figure if hasattr(axes, "figure") else axes.flat[0].figure
-        figure.set_size_inches(10, 6)
+        figure.set_size_inches(16, 7) if name == "parallel.png" else figure.set_size_inches(10, 6)
         figure.tight_layout()
         with atomic_path(folder / name) as tmp:
             figure.savefig(tmp, dpi=100, format="png")

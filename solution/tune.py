@@ -28,7 +28,11 @@ expensive trials with 2 (quick) to 5 steps each:
 - The median rule works from the first fold, compares a trial with the others on the same rows,
   and stops only the trials below the median so far; it never prunes before the default trial and
   two others have finished, and never at a trial's last fold (that work is done anyway).
-`solution study` prints the fraction pruned and the compute it saved.
+Per-epoch values of the first fold are not reported: `epochs` is tuned and the learning rate
+decays per epoch, so at epoch 2 a 2-epoch schedule has finished while a 6-epoch one is still at a
+high rate; comparing them there would prune long schedules for being long. At a fold boundary
+every trial has run its whole schedule. `solution study` prints the fraction pruned and the
+compute it saved.
 
 Faults: Ctrl-C or SIGTERM ends the running trial as FAIL (Optuna does that for KeyboardInterrupt;
 SIGTERM is turned into one), finished trials are in the storage already, and running `tune` again
@@ -38,7 +42,6 @@ next trial of another worker) fails: `solution.studies.fail_stale_trials`.
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import os
 import re
@@ -153,7 +156,8 @@ def prepare_study(request: TuneRequest, comp: Competition, seed: int | None = No
     profile = get_profile(request.profile)
     folds = request.tune_folds(profile)
     storage = storage or open_storage(request.spec)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # trials are logged by _after_trial; Optuna would add a traceback for every Ctrl-C
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.create_study(
         study_name=request.spec.name, storage=storage, direction="maximize",
         sampler=make_sampler(request.seed if seed is None else seed), pruner=make_pruner(),
@@ -231,6 +235,9 @@ def run_worker(request: TuneRequest, index: int = 0, comp: Competition | None = 
     from solution.train import configure_tensorflow
 
     configure_tensorflow(request.threads or max(1, (os.cpu_count() or 1) // request.workers))
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")  # every trial builds new models: retracing notes are noise
     profile = get_profile(request.profile)
     if comp is None:
         from solution.data import load_competition
@@ -364,7 +371,6 @@ def _run_processes(request: TuneRequest, workers: int) -> None:
 def _worker_main(request: TuneRequest, index: int) -> None:
     """Entry point of a spawned worker: Ctrl-C reaches it through the parent (SIGTERM)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.getLogger("optuna").setLevel(logging.WARNING)
 
     def log(line: str) -> None:
         print(f"[worker {index}] {line}", file=sys.stderr, flush=True)
