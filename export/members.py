@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from export.prune import PrunePlan, plan_pruning, prune_model
+from export.calibration import calibration_images
+from export.prune import PrunePlan, plan_pruning, prune_model, recalibrate_batch_norm
 from export.runfolder import Member, Run
 from export.settings import ExportSettings
 from solution.config import Config
@@ -90,6 +91,11 @@ def _prepare(run: Run, member: Member, model: keras.Model, plan: PrunePlan | Non
                               time.perf_counter() - started)
     pruned, pruned_cfg = prune_model(model, run.config, plan.widths)
     train_index = member.train_index(len(run.labels))
+    if run.config.batch_norm:
+        sample = calibration_images(run.images[train_index], run.labels[train_index],
+                                    min(settings.recalibration_images, len(train_index)),
+                                    settings.seed)
+        recalibrate_batch_norm(pruned, sample)
     tune_cfg = pruned_cfg.replace(epochs=settings.finetune_epochs,
                                   learning_rate=settings.finetune_lr,
                                   lr_decay=settings.finetune_lr_decay)

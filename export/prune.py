@@ -139,6 +139,35 @@ def prune_model(model: keras.Model, cfg: Config, widths: tuple[int, ...]) -> tup
     return pruned, pruned_cfg
 
 
+def recalibrate_batch_norm(model: keras.Model, images: np.ndarray, batch_size: int = 500) -> None:
+    """Set every BN layer's moving mean/variance to the statistics its input now has.
+
+    Removing filters removes their (post-ReLU, positive) mean contribution from the next layer,
+    so the next BN subtracts a stale mean; compounded over the layers this collapsed a trained
+    99.3% member to 15% before fine-tuning. Layer by layer, in order, because each layer's
+    statistics depend on the layers before it. `images`: (N, 28, 28, 1) float32 training images.
+    """
+    import keras
+
+    for layer in model.layers:
+        if not isinstance(layer, keras.layers.BatchNormalization):
+            continue
+        probe = keras.Model(model.inputs[0], layer.input)
+        total = total_sq = 0.0
+        count = 0
+        for start in range(0, len(images), batch_size):
+            out = np.asarray(probe(images[start:start + batch_size], training=False),
+                             np.float64)
+            flat = out.reshape(-1, out.shape[-1])
+            total = total + flat.sum(0)
+            total_sq = total_sq + (flat**2).sum(0)
+            count += len(flat)
+        mean = total / count
+        var = np.maximum(total_sq / count - mean**2, 0.0)
+        layer.moving_mean.assign(mean.astype(np.float32))
+        layer.moving_variance.assign(var.astype(np.float32))
+
+
 def _layer_or_none(model: keras.Model, name: str):
     try:
         return model.get_layer(name)

@@ -131,3 +131,20 @@ def test_a_pruned_network_still_trains(small_frames):
     assert tuned is pruned
     assert np.isfinite(history["loss"]).all()
     assert loss() < before - 0.1
+
+
+def test_batch_norm_recalibration_matches_the_statistics_of_the_pruned_network(images):
+    import keras
+
+    from export.prune import recalibrate_batch_norm
+
+    model = _randomised(TINY)
+    pruned, _ = prune_model(model, TINY, widths_for_share(TINY.layer_widths(), 0.5))
+    recalibrate_batch_norm(pruned, images)
+    for i in range(TINY.conv_layers):
+        bn = pruned.get_layer(f"bn{i}")
+        seen = np.asarray(keras.Model(pruned.inputs[0], bn.input)(images)).reshape(
+            -1, bn.moving_mean.shape[0])
+        np.testing.assert_allclose(np.asarray(bn.moving_mean), seen.mean(0), atol=1e-4)
+        np.testing.assert_allclose(np.asarray(bn.moving_variance), seen.var(0), rtol=1e-3,
+                                   atol=1e-5)
