@@ -13,7 +13,7 @@ DATA_ARG = $(if $(DATA),--data "$(DATA)",)
 RUN_ARG = $(if $(RUN),--run "$(RUN)",)
 THREADS_ARG = $(if $(THREADS),--threads $(THREADS),)
 
-.PHONY: help venv test test-fast lint submit report clean-venv
+.PHONY: help venv test test-fast lint submit report clean-venv demo
 
 help:
 	@echo "make demo      offline demo on scikit-learn's digits: tune -> submit -> export -> edge"
@@ -53,6 +53,9 @@ report: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+demo: $(STAMP)
+	$(PY) -m solution.demo --out demo
 
 # --- export (issue 4): prune, convert, quantize, check, publish into edge/digit_edge/models ---
 OUT ?=

@@ -28,9 +28,11 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         "smoke",
-        overrides=dict(width=8, head_width=32, epochs=2, batch_size=32, bn_momentum=0.9),
-        max_train_rows=1000, tune_folds=5, tune_epochs=(1, 2),
-        description="seconds: a narrow net, 2 epochs, 1,000 training rows; for tests and the demo"),
+        # Measured on the demo's 1,257 rows, fold 1: 2 epochs at lr 1e-3 reach 54%; this 91%.
+        overrides=dict(width=8, head_width=32, epochs=3, batch_size=32, learning_rate=3e-3,
+                       lr_decay=0.7, dropout=0.1, bn_momentum=0.8),
+        max_train_rows=1000, tune_folds=5, tune_epochs=(1, 3),
+        description="seconds: a narrow net, 3 epochs, 1,000 training rows; for tests and the demo"),
     # Measured here: ~700 images/s for the recipe network on 2 cores, batch 64..128. 5 folds x 16
     # epochs x 33,600 images is ~65 minutes; a faster decay converges within those epochs.
     "default": Profile(
