@@ -12,22 +12,20 @@ one weight per architecture, so a model with more seeds per fold does not count 
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from solution.atomic import write_json, write_text
 from solution.config import ARCHS, Config
-from solution.cv import data_fingerprint, run_id
+from solution.cv import run_id
 from solution.data import Competition
-from solution.folds import FOLD_SEED, N_FOLDS, stratified_folds
+from solution.folds import stratified_folds
 from solution.profiles import Profile
 from solution.submission import make_submission, write_submission
-from solution.submit import LATEST, ResolvedConfig, library_versions, submit, subset
+from solution.submit import LATEST, ResolvedConfig, provenance, submit, subset
 from solution.train import Log
 
 
@@ -115,13 +113,7 @@ def ensemble_summary(resolved: ResolvedConfig, comp: Competition, profile: Profi
                 "model": f"../{info['run_id']}/{member['model']}"}
                for info in runs for member in info["members"]]
     return {
-        "run_id": run_dir.name,
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(sys.argv),
-        "profile": profile.name,
-        "config_source": resolved.source,
-        "config": resolved.config.to_dict(),
-        "config_fingerprint": resolved.config.fingerprint(),
+        **provenance(run_dir, comp, profile, resolved, resolved.config, base_seed),
         "architectures": [{"arch": info["config"]["arch"], "run_id": info["run_id"],
                            "config_fingerprint": info["config_fingerprint"],
                            "cv_accuracy": info["cv_accuracy"],
@@ -129,11 +121,7 @@ def ensemble_summary(resolved: ResolvedConfig, comp: Competition, profile: Profi
                            "members": len(info["members"]),
                            "train_seconds": info["timings"]["train_seconds"]} for info in runs],
         "averaging": "mean of the architectures' probabilities, one weight per architecture",
-        "data": {"source": comp.source, "fingerprint": data_fingerprint(comp),
-                 "train_rows": len(labels), "test_rows": len(comp.test_images)},
-        "folds": {"n_folds": N_FOLDS, "fold_seed": FOLD_SEED},
         "seeds": sorted({seed for info in runs for seed in info["seeds"]}),
-        "base_seed": base_seed,
         "fold_accuracies": folds,
         "cv_accuracy": float(np.mean(oof.argmax(1) == labels)),
         "members": members,
@@ -141,5 +129,4 @@ def ensemble_summary(resolved: ResolvedConfig, comp: Competition, profile: Profi
                     "train_seconds": round(sum(info["timings"]["train_seconds"]
                                                for info in runs), 1)},
         "submission": str(submission_path),
-        "versions": library_versions(),
     }

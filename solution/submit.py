@@ -164,9 +164,9 @@ def submit(comp: Competition, profile: Profile, resolved: ResolvedConfig, *, run
     return info
 
 
-def run_summary(cfg: Config, comp: Competition, profile: Profile, resolved: ResolvedConfig,
-                result: CVResult, base_seed: int, seconds: float, run_dir: Path,
-                submission_path: Path) -> dict:
+def provenance(run_dir: Path, comp: Competition, profile: Profile, resolved: ResolvedConfig,
+               cfg: Config, base_seed: int) -> dict:
+    """The run.json keys that say how any run (single or ensemble) was made."""
     from solution.folds import FOLD_SEED, N_FOLDS
 
     return {
@@ -181,8 +181,17 @@ def run_summary(cfg: Config, comp: Competition, profile: Profile, resolved: Reso
                  "train_rows": len(comp.train_labels),
                  "test_rows": len(comp.test_images)},
         "folds": {"n_folds": N_FOLDS, "fold_seed": FOLD_SEED},
-        "seeds": sorted({m.seed for m in result.members}),
         "base_seed": base_seed,
+        "versions": library_versions(),
+    }
+
+
+def run_summary(cfg: Config, comp: Competition, profile: Profile, resolved: ResolvedConfig,
+                result: CVResult, base_seed: int, seconds: float, run_dir: Path,
+                submission_path: Path) -> dict:
+    return {
+        **provenance(run_dir, comp, profile, resolved, cfg, base_seed),
+        "seeds": sorted({m.seed for m in result.members}),
         "fold_accuracies": {str(k): v for k, v in result.fold_accuracies.items()},
         "cv_accuracy": result.accuracy(comp.train_labels),
         "members": [{"fold": m.fold, "seed": m.seed, "accuracy": m.accuracy,
@@ -191,7 +200,6 @@ def run_summary(cfg: Config, comp: Competition, profile: Profile, resolved: Reso
         "timings": {"wall_seconds": round(seconds, 1),
                     "train_seconds": round(sum(m.seconds for m in result.members), 1)},
         "submission": str(submission_path),
-        "versions": library_versions(),
     }
 
 
