@@ -20,6 +20,7 @@ help:
 	@echo "make test      the test suite (creates .venv on first use)"
 	@echo "make submit    DATA=path/to/digit-recognizer.zip [PROFILE=default|smoke|quick|full]"
 	@echo "make report    [RUN=runs/<id>]"
+	@echo "make bench     DATA=... training throughput, edge speed, cold start, install sizes"
 	@echo "make baselines [PROFILE=quick|default] [MODELS=knn,cnn,m5] [OVERSAMPLE=none,smote]: comparison table"
 	@echo "make tune      [PROFILE=...] [TRIALS=20] [TIMEOUT=6h] [WORKERS=2] [STORAGE=postgresql://...]"
 	@echo "make study     best trial, trial table, plots in optuna_studies/<profile>/"
@@ -56,6 +57,21 @@ clean-venv:
 
 demo: $(STAMP)
 	$(PY) -m solution.demo --out demo
+
+# The benchmark suite: each table is measured in one run, ratios against their peer in the same run.
+BENCH_DIR ?= runs/bench
+.PHONY: bench bench-train bench-env
+bench: bench-train bench-edge bench-env edge-bench
+	@echo "tables in $(BENCH_DIR)/ and runs/<id>/export/"
+
+bench-train: $(STAMP)
+	mkdir -p $(BENCH_DIR)
+	$(PY) -m solution.bench_train $(DATA_ARG) $(THREADS_ARG) --out $(BENCH_DIR)/train.md
+
+bench-env: $(STAMP)
+	mkdir -p $(BENCH_DIR)
+	$(PY) -m solution.bench_env --out $(BENCH_DIR)/env.md
+	.venv-edge/bin/python edge/bench/coldstart.py
 
 # --- export (issue 4): prune, convert, quantize, check, publish into edge/digit_edge/models ---
 OUT ?=
