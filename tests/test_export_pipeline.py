@@ -160,7 +160,7 @@ def test_cli_names_a_missing_run_in_one_line(tmp_path):
 
 @pytest.mark.slow
 def test_cli_refuses_data_that_is_not_the_runs(tiny_run, tmp_path, small_frames):
-    from conftest import write_competition_zip
+    from tests.conftest import write_competition_zip
 
     train, test = small_frames
     other = write_competition_zip(tmp_path / "other.zip", train.iloc[:300], test)
