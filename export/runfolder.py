@@ -89,6 +89,10 @@ def load_run(run_dir: str | Path, data: str | Path | None = None) -> Run:
         members_info = info["members"]
     except (KeyError, TypeError, ValueError) as exc:
         raise RunError(f"{run_dir / 'run.json'}: malformed ({exc})") from None
+    if info.get("architectures"):  # pruning and conversion assume one architecture per graph
+        runs = ", ".join(f"runs/{a['run_id']}" for a in info["architectures"])
+        raise RunError(f"{run_dir}: an ensemble of several architectures; export one of its "
+                       f"runs instead ({runs})")
     comp = _training_rows(source, profile, expected, run_dir)
     members = tuple(_member(run_dir, entry) for entry in members_info)
     if not members:
