@@ -169,3 +169,18 @@ def test_cli_refuses_data_that_is_not_the_runs(tiny_run, tmp_path, small_frames)
     assert result.exit_code == 2
     assert "not the data run" in result.output and "--data" in result.output
     assert not (tmp_path / "models").exists()
+
+
+def test_multi_architecture_run_is_refused_naming_its_single_runs(tmp_path):
+    from export.runfolder import RunError, load_run
+    from solution.config import Config
+
+    run_dir = tmp_path / "ens-cnn-lenet5-abc"
+    run_dir.mkdir()
+    (run_dir / "run.json").write_text(json.dumps({
+        "config": Config().to_dict(), "profile": "smoke", "members": [],
+        "data": {"source": "x.zip", "fingerprint": "0"},
+        "architectures": [{"arch": "cnn", "run_id": "cnn-1"}, {"arch": "lenet5",
+                                                               "run_id": "lenet5-2"}]}))
+    with pytest.raises(RunError, match=r"several architectures.*runs/cnn-1, runs/lenet5-2"):
+        load_run(run_dir)
