@@ -60,13 +60,16 @@ demo: $(STAMP)
 
 # The benchmark suite: each table is measured in one run, ratios against their peer in the same run.
 BENCH_DIR ?= runs/bench
-.PHONY: bench bench-train bench-env
+.PHONY: bench bench-train bench-env edge-agreement
 bench: bench-train bench-edge bench-env edge-bench
 	@echo "tables in $(BENCH_DIR)/ and runs/<id>/export/"
 
 bench-train: $(STAMP)
 	mkdir -p $(BENCH_DIR)
 	$(PY) -m solution.bench_train $(DATA_ARG) $(THREADS_ARG) --out $(BENCH_DIR)/train.md
+
+edge-agreement: $(STAMP)
+	$(PY) -m solution.edge_agreement --run "$(or $(RUN),runs/$(shell cat runs/LATEST 2>/dev/null))" $(DATA_ARG)
 
 bench-env: $(STAMP)
 	mkdir -p $(BENCH_DIR)
