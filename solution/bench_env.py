@@ -21,12 +21,16 @@ def tree_bytes(path: Path) -> int:
 
 
 def ensure_edge_venv(venv: Path, edge_dir: Path) -> None:
+    """Create the venv once; reinstall the edge package every time so its models are current."""
     python = venv / "bin" / "python"
+    # an absolute path: a bare "edge" would be taken as a package name on the index
+    package = str(edge_dir.resolve())
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        # an absolute path: a bare "edge" would be taken as a package name on the index
-        subprocess.run([str(python), "-m", "pip", "install", "-q", str(edge_dir.resolve())],
-                       check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", package], check=True)
+    else:
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps",
+                        "--force-reinstall", package], check=True)
 
 
 def site_packages(venv: Path) -> Path:
