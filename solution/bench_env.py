@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 
+from solution.bench_output import emit_table
+
 
 def tree_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
@@ -58,11 +60,7 @@ def main(edge_venv: str, train_venv: str, out: str | None) -> None:
         f"| training (`.venv`: TensorFlow, tf2onnx, Optuna, ...) | {train / 2**20:,.0f} MiB |",
         f"| **edge / training** | **{edge / train:.1%}** |",
     ])
-    click.echo(table)
-    if out:
-        from solution.atomic import write_text
-
-        write_text(Path(out), table + "\n")
+    emit_table(table, out)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import statistics
 import time
-from pathlib import Path
 
 import click
 import numpy as np
 
 from solution.augment import training_dataset
+from solution.bench_output import emit_table
 from solution.config import Config
 from solution.data import DataError, load_competition
 from solution.model import build_model
@@ -104,11 +104,7 @@ def main(data, steps, repeats, batch_size, threads, out) -> None:
         f"| **ratio** | **{result['ratio']:.2f}x** |",
         f"| augmentation pipeline alone (no model) | {feed:,.0f} |",
     ])
-    click.echo(table)
-    if out:
-        from solution.atomic import write_text
-
-        write_text(Path(out), table + "\n")
+    emit_table(table, out)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ blur and sensor noise, saved as PNG or JPEG, plus labels.csv (file,label).
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sources import DEFAULT_ZIP, ink_crop, load_source
+from sources import DEFAULT_ZIP, ink_crop, load_source, write_labels
 
 
 def render(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
@@ -83,10 +82,7 @@ def main() -> None:
             name = f"{index:05d}.png"
             image.save(args.out / name)
         rows.append((name, int(label)))
-    with (args.out / "labels.csv").open("w", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["file", "label"])
-        writer.writerows(rows)
+    write_labels(args.out, rows)
     print(f"{len(rows)} digits -> {args.out}")
 
 

@@ -12,7 +12,6 @@ mild sensor noise. labels.csv holds file,label with the 5-digit text.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sources import DEFAULT_ZIP, ink_crop, load_source
+from sources import DEFAULT_ZIP, ink_crop, load_source, write_labels
 
 HEIGHT = 16   # digit height in the field before the 4x scan
 SCALE = 4
@@ -72,10 +71,7 @@ def main() -> None:
         name = f"field{index:05d}.png"
         image.save(args.out / name)
         rows.append((name, "".join(str(int(labels[i])) for i in pick)))
-    with (args.out / "labels.csv").open("w", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["file", "label"])
-        writer.writerows(rows)
+    write_labels(args.out, rows)
     print(f"{len(rows)} fields -> {args.out}")
 
 

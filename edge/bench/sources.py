@@ -7,6 +7,7 @@ so its honest check set comes from scikit-learn's digits or another holdout).
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 from pathlib import Path
@@ -76,3 +77,11 @@ def ink_crop(digit: np.ndarray) -> np.ndarray:
     rows = np.flatnonzero(digit.max(axis=1) > 0)
     cols = np.flatnonzero(digit.max(axis=0) > 0)
     return digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def write_labels(folder: Path, rows: list[tuple[str, object]]) -> None:
+    """labels.csv as `digit-edge bench` reads it: a `file,label` header, one row per image."""
+    with (folder / "labels.csv").open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["file", "label"])
+        writer.writerows(rows)
