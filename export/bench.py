@@ -19,7 +19,7 @@ import numpy as np
 
 from export.calibration import calibration_images
 from export.cli import DEFAULT_OUT
-from export.convert import INPUT, session
+from export.convert import INPUT, mean_weights, session
 from export.manifest import FP32_FILE, INT8_FILE
 from export.pipeline import EXPORT_DIR
 from export.timing import median_seconds
@@ -33,19 +33,25 @@ def keras_ensemble(members_dir: Path):
     """One Keras model averaging the exported (pruned) members, as `make export` saved them."""
     import keras
 
-    from solution.model import build_model
+    from solution.zoo import create_model
 
     paths = sorted(members_dir.glob("*.keras"))
     if not paths:
         raise FileNotFoundError(f"{members_dir}: no exported members; run `make export` first")
     inputs = keras.Input((28, 28, 1), name=INPUT)
-    outputs = []
-    for k, path in enumerate(paths):
-        cfg = Config.from_dict(json.loads(path.with_suffix(".json").read_text())["config"])
-        member = build_model(cfg, name=f"member{k}")
+    outputs, weights = [], []
+    for path in paths:
+        info = json.loads(path.with_suffix(".json").read_text())
+        member = create_model(Config.from_dict(info["config"]))
         member.set_weights(keras.models.load_model(path, compile=False).get_weights())
         outputs.append(member(inputs))
-    mean = keras.layers.Average(name="probabilities")(outputs) if len(outputs) > 1 else outputs[0]
+        weights.append(info.get("weight", 1.0))
+    shares = mean_weights(len(outputs), weights)
+    if len(outputs) == 1:
+        return keras.Model(inputs, outputs[0], name="ensemble")
+    mean = keras.layers.Add(name="probabilities")(
+        [keras.layers.Rescaling(w, name=f"share{k}")(out)
+         for k, (out, w) in enumerate(zip(outputs, shares, strict=True))])
     return keras.Model(inputs, mean, name="ensemble")
 
 

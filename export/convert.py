@@ -26,18 +26,24 @@ def member_output(index: int) -> str:
     return f"member{index}"
 
 
-def keras_to_onnx(models: Sequence[keras.Model], path: Path, opset: int = 17) -> Path:
-    """Convert the members and their mean to ONNX with tf2onnx; graph outputs: members + mean."""
+def keras_to_onnx(models: Sequence[keras.Model], path: Path, opset: int = 17,
+                  weights: Sequence[float] | None = None) -> Path:
+    """Convert the members and their weighted mean to ONNX with tf2onnx; graph outputs: members
+    + mean. `weights` (default: equal) are normalised to sum to 1."""
     import tensorflow as tf
     import tf2onnx
 
     spec = (tf.TensorSpec((None, 28, 28, 1), tf.float32, name=INPUT),)
+    shares = mean_weights(len(models), weights)
 
     @tf.function(input_signature=spec)
     def ensemble(image):
         probs = [model(image, training=False) for model in models]
         outputs = {member_output(k): p for k, p in enumerate(probs)}
-        outputs[OUTPUT] = tf.add_n(probs) / float(len(probs))
+        if len(set(shares)) == 1:
+            outputs[OUTPUT] = tf.add_n(probs) / float(len(probs))
+        else:
+            outputs[OUTPUT] = tf.add_n([p * w for p, w in zip(probs, shares, strict=True)])
         return outputs
 
     proto, _ = tf2onnx.convert.from_function(ensemble, input_signature=spec, opset=opset)
@@ -46,6 +52,16 @@ def keras_to_onnx(models: Sequence[keras.Model], path: Path, opset: int = 17) ->
 
     onnx.save(proto, str(path))
     return path
+
+
+def mean_weights(count: int, weights: Sequence[float] | None) -> list[float]:
+    """`weights` normalised to sum to 1; equal shares when None."""
+    if weights is None:
+        return [1.0 / count] * count
+    if len(weights) != count or min(weights) <= 0:
+        raise ValueError(f"need {count} positive member weights, got {list(weights)}")
+    total = float(sum(weights))
+    return [float(w) / total for w in weights]
 
 
 def _name_batch_dim(proto) -> None:

@@ -19,7 +19,7 @@ from export.calibration import calibration_images
 from export.prune import PrunePlan, plan_pruning, prune_model, recalibrate_batch_norm
 from export.runfolder import Member, Run
 from export.settings import ExportSettings
-from solution.config import Config
+from solution.config import PRUNABLE, Config
 from solution.model import count_macs
 from solution.train import fit_member, predict_probs
 
@@ -50,8 +50,10 @@ class PreparedMember:
         return 100.0 * (self.accuracy_before - self.accuracy_after)
 
     def summary(self) -> dict:
-        return {"member": self.member.name, "fold": self.member.fold, "seed": self.member.seed,
-                "pruned": self.pruned, "channels": list(self.config.layer_widths()),
+        return {"member": self.member.name, "arch": self.config.arch,
+                "weight": self.member.weight, "fold": self.member.fold, "seed": self.member.seed,
+                "pruned": self.pruned, "channels": list(self.config.layer_widths()
+                                                 if self.config.arch in PRUNABLE else ()),
                 "macs_before": self.macs_before, "macs_after": self.macs_after,
                 "accuracy_before": self.accuracy_before, "accuracy_after": self.accuracy_after,
                 "drop_pp": self.drop_pp, "validation_rows": len(self.member.val_index),
@@ -63,19 +65,28 @@ def prepare_members(run: Run, settings: ExportSettings, log: Log | None = None,
     """Every member of the run, pruned and fine-tuned where that keeps its accuracy."""
     import keras
 
-    plan = None
-    if settings.prune:
-        try:
-            plan = plan_pruning(run.config, settings.prune_target, settings.first_conv_floor,
-                                settings.width_multiple)
-        except ValueError as exc:
-            if log:
-                log(f"pruning skipped: {exc}")
+    plans: dict[str, PrunePlan | None] = {}
     prepared = []
     for member in run.members:
+        key = member.config.fingerprint()
+        if key not in plans:
+            plans[key] = _plan(member.config, settings, log)
         model = keras.models.load_model(member.model_path, compile=False)
-        prepared.append(_prepare(run, member, model, plan, settings, log))
+        prepared.append(_prepare(run, member, model, plans[key], settings, log))
     return prepared
+
+
+def _plan(cfg: Config, settings: ExportSettings, log: Log | None) -> PrunePlan | None:
+    """The architecture's pruning plan, or None (pruning off, or impossible for this network)."""
+    if not settings.prune:
+        return None
+    try:
+        return plan_pruning(cfg, settings.prune_target, settings.first_conv_floor,
+                            settings.width_multiple)
+    except ValueError as exc:
+        if log:
+            log(f"pruning skipped for {cfg.arch}: {exc}")
+        return None
 
 
 def _prepare(run: Run, member: Member, model: keras.Model, plan: PrunePlan | None,
@@ -85,13 +96,14 @@ def _prepare(run: Run, member: Member, model: keras.Model, plan: PrunePlan | Non
     base_probs = predict_probs(model, val_images)
     base_acc = _accuracy(base_probs, val_labels)
     macs = count_macs(model)
+    cfg = member.config
     if plan is None:
-        return PreparedMember(member, model, run.config, False, macs, macs, base_acc, base_acc,
+        return PreparedMember(member, model, cfg, False, macs, macs, base_acc, base_acc,
                               base_probs, "not pruned (pruning off or impossible)",
                               time.perf_counter() - started)
-    pruned, pruned_cfg = prune_model(model, run.config, plan.widths)
+    pruned, pruned_cfg = prune_model(model, cfg, plan.widths)
     train_index = member.train_index(len(run.labels))
-    if run.config.batch_norm:
+    if cfg.batch_norm:
         sample = calibration_images(run.images[train_index], run.labels[train_index],
                                     min(settings.recalibration_images, len(train_index)),
                                     settings.seed)
@@ -115,7 +127,7 @@ def _prepare(run: Run, member: Member, model: keras.Model, plan: PrunePlan | Non
     else:
         note = (f"NOT pruned: the pruned net lost {drop:.3f} pp on its fold ({base_acc:.5f} -> "
                 f"{acc:.5f}; limit {settings.max_pruned_drop_pp} pp): exporting the unpruned one")
-        result = PreparedMember(member, model, run.config, False, macs, macs, base_acc,
+        result = PreparedMember(member, model, cfg, False, macs, macs, base_acc,
                                 base_acc, base_probs, note, seconds)
     if log:
         log(f"{member.name}: {note} ({seconds:.0f}s)")

@@ -104,14 +104,16 @@ def _export(run: Run, out_dir: Path, settings: ExportSettings, thresholds: Thres
     with tempfile.TemporaryDirectory(prefix="digits-export-") as tmp:
         work = Path(tmp)
         say("converting to ONNX")
-        raw = keras_to_onnx([p.model for p in prepared], work / "raw.onnx", settings.opset)
+        raw = keras_to_onnx([p.model for p in prepared], work / "raw.onnx", settings.opset,
+                            [p.member.weight for p in prepared])
         fp32 = optimize_offline(keep_outputs(raw, work / "ensemble.onnx"), work / FP32_FILE)
         checks: list[Check] = []
         notes = [p.note for p in prepared]
 
         parity_x, parity_detail = parity_images(run, settings.parity_images, settings.seed)
-        keras_probs = np.mean([p.model.predict(parity_x, batch_size=512, verbose=0)
-                               for p in prepared], axis=0)
+        keras_probs = np.average([p.model.predict(parity_x, batch_size=512, verbose=0)
+                                  for p in prepared], axis=0,
+                                 weights=[p.member.weight for p in prepared])
         fp32_session = session(fp32, settings.threads)
         fp32_probs = run_onnx(fp32_session, parity_x)
         checks += fp32_checks(keras_probs, fp32_probs, thresholds, parity_detail)
@@ -229,13 +231,14 @@ def _covered(prepared: list[PreparedMember], rows: int) -> np.ndarray:
 
 
 def _oof(prepared: list[PreparedMember], rows: int, probs_of) -> np.ndarray:
-    """Out-of-fold probabilities: each row is the mean of the members that validated on it."""
+    """Out-of-fold probabilities: each row is the weighted mean of the members that validated
+    on it (equal weights in a one-architecture run, one share per architecture otherwise)."""
     total = np.zeros((rows, 10), np.float64)
-    count = np.zeros(rows)
+    weight = np.zeros(rows)
     for p in prepared:
-        total[p.member.val_index] += probs_of(p)
-        count[p.member.val_index] += 1
-    return (total / np.maximum(count, 1)[:, None]).astype(np.float32)
+        total[p.member.val_index] += p.member.weight * probs_of(p)
+        weight[p.member.val_index] += p.member.weight
+    return (total / np.where(weight > 0, weight, 1.0)[:, None]).astype(np.float32)
 
 
 def _unpruned_oof(run: Run, prepared: list[PreparedMember]) -> np.ndarray:

@@ -1,7 +1,7 @@
-"""Structured filter pruning of the `solution.model` CNN family: fewer filters, fewer MACs.
+"""Structured filter pruning of the conv families (`solution.config.PRUNABLE`): fewer filters.
 
 Whole filters are removed, so the pruned network is an ordinary, narrower member of the same
-family, `build_model(cfg.replace(channels=kept_widths))`, and the exported ONNX graph really does
+family, `create_model(cfg.replace(channels=kept_widths))`, and the exported ONNX graph really does
 fewer multiply-adds (unstructured sparsity would not speed up onnxruntime on a CPU). Keras 3 has
 no maintained pruning library (tensorflow-model-optimization supports Keras 2 only), hence this.
 
@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from solution.config import Config
-from solution.model import build_model, count_macs
+from solution.config import PRUNABLE, Config
+from solution.model import count_macs
+from solution.zoo import create_model
 
 if TYPE_CHECKING:
     import keras
@@ -73,15 +74,18 @@ def plan_pruning(cfg: Config, target_reduction: float, first_floor: float = 0.5,
                  multiple: int = 4, step: float = 0.025) -> PrunePlan:
     """The smallest uniform share (in `step`s) whose network needs `target_reduction` fewer MACs.
 
-    Raises ValueError when no share reaches the target (e.g. a network already at the minimum).
+    Raises ValueError when no share reaches the target (e.g. a network already at the minimum)
+    or the architecture has no conv widths to narrow.
     """
+    if cfg.arch not in PRUNABLE:
+        raise ValueError(f"arch {cfg.arch} has no conv widths to prune")
     widths = cfg.layer_widths()
-    before = count_macs(build_model(cfg))
+    before = count_macs(create_model(cfg))
     share = 0.0
     while share < 0.95:
         share = round(share + step, 6)
         kept = widths_for_share(widths, share, first_floor, multiple)
-        after = count_macs(build_model(cfg.replace(channels=kept)))
+        after = count_macs(create_model(cfg.replace(channels=kept)))
         if after <= (1.0 - target_reduction) * before:
             return PrunePlan(kept, share, before, after)
     raise ValueError(f"no pruning share reaches {target_reduction:.0%} fewer MACs for widths "
@@ -104,15 +108,18 @@ def prune_model(model: keras.Model, cfg: Config, widths: tuple[int, ...]) -> tup
     """A new, narrower model of the same family holding the kept filters' weights.
 
     Copies, per conv layer, the kernel's output slice (and input slice of the kept filters of the
-    layer before), the bias or BN gamma/beta/moving statistics, and finally the classifier's
-    input slice: after the conv head the map is 1x1, so Flatten maps channel c to row c; after
-    global pooling the dense head takes channels directly.
+    layer before), the bias or BN gamma/beta/moving statistics, and finally the input slice of
+    the first dense layer: Flatten of an (h, w, C) map puts channel c of position p at row
+    p * C + c (a 1x1 map after the CNN's conv head, 8x8 after M3's convs), and after global
+    pooling the dense head takes channels directly, which is the same rule with one position.
     """
+    import keras
+
     if len(widths) != cfg.conv_layers:
         raise ValueError(f"widths has {len(widths)} entries, the network has "
                          f"{cfg.conv_layers} conv layers")
     pruned_cfg = cfg.replace(channels=tuple(int(w) for w in widths))
-    pruned = build_model(pruned_cfg, name=model.name)
+    pruned = create_model(pruned_cfg)
     kept = kept_filters(model, pruned_cfg.channels)
     sliced: set[str] = set()
     previous = None  # kept output channels of the layer before (None: the image)
@@ -129,9 +136,13 @@ def prune_model(model: keras.Model, cfg: Config, widths: tuple[int, ...]) -> tup
                                                     for w in bn.get_weights()])
             sliced.add(f"bn{i}")
         previous = out_idx
-    consumer = "probabilities" if cfg.head == "conv" else "dense_head"
+    consumer = next(layer.name for layer in model.layers
+                    if isinstance(layer, keras.layers.Dense))
     weights = [np.asarray(w) for w in model.get_layer(consumer).get_weights()]
-    pruned.get_layer(consumer).set_weights([weights[0][previous, :], *weights[1:]])
+    units = weights[0].shape[1]
+    channels = model.get_layer(f"conv{len(kept) - 1}").filters
+    kernel = weights[0].reshape(-1, channels, units)[:, previous, :].reshape(-1, units)
+    pruned.get_layer(consumer).set_weights([kernel, *weights[1:]])
     sliced.add(consumer)
     for layer in pruned.layers:
         if layer.name not in sliced and layer.weights:

@@ -1,16 +1,20 @@
 """Read a finished run folder back: its configuration, its fold members and the rows they saw.
 
-Export needs the training rows of the run (fine-tuning pruned members on each fold's own training
-rows, calibrating on training images, judging int8 on each member's own validation fold). The
-run stores where its data came from and a fingerprint of it, so the same rows are rebuilt here and
-checked against that fingerprint: a different or edited file is refused with one line, because
-every out-of-fold figure would silently be wrong.
+A run is one architecture's fold models or an ensemble of several architectures' runs
+(`submit --models`); either way it comes back as members, each with its own configuration and
+its weight in the average the run predicts with.
+
+Export needs the training rows of the run (fine-tuning pruned members on each fold's own
+training rows, calibrating on training images, judging int8 on each member's own validation
+fold). The run stores where its data came from and a fingerprint of it, so the same rows are
+rebuilt here and checked against that fingerprint: a different or edited file is refused with
+one line, because every out-of-fold figure would silently be wrong.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,16 +32,19 @@ class RunError(Exception):
 
 @dataclass(frozen=True)
 class Member:
-    """One trained fold model and the rows it was validated on."""
+    """One trained fold model, how it was built, its weight, and the rows it was validated on."""
 
     fold: int
     seed: int
     model_path: Path
     val_index: np.ndarray  # (V,) int64 rows of the run's training set
+    config: Config
+    weight: float = 1.0  # share in the run's average: 1 / members, or per architecture
+    prefix: str = ""  # "<arch>_" in an ensemble, where fold names repeat across architectures
 
     @property
     def name(self) -> str:
-        return self.model_path.stem  # fold{k}_seed{s}, s counted within the fold
+        return self.prefix + self.model_path.stem  # [arch_]fold{k}_seed{s}
 
     def train_index(self, rows: int) -> np.ndarray:
         """Every other row: what this member was trained on."""
@@ -53,7 +60,7 @@ class Run:
     path: Path
     run_id: str
     profile: str
-    config: Config
+    config: Config  # the resolved configuration (an ensemble's members replace `arch`)
     cv_accuracy: float
     members: tuple[Member, ...]
     images: np.ndarray  # (N, 28, 28) uint8 training images of the run
@@ -89,14 +96,12 @@ def load_run(run_dir: str | Path, data: str | Path | None = None) -> Run:
         members_info = info["members"]
     except (KeyError, TypeError, ValueError) as exc:
         raise RunError(f"{run_dir / 'run.json'}: malformed ({exc})") from None
-    if info.get("architectures"):  # pruning and conversion assume one architecture per graph
-        runs = ", ".join(f"runs/{a['run_id']}" for a in info["architectures"])
-        raise RunError(f"{run_dir}: an ensemble of several architectures; export one of its "
-                       f"runs instead ({runs})")
+    configs = _member_configs(run_dir, info, cfg)
     comp = _training_rows(source, profile, expected, run_dir)
-    members = tuple(_member(run_dir, entry) for entry in members_info)
+    members = tuple(_member(run_dir, entry, configs) for entry in members_info)
     if not members:
         raise RunError(f"{run_dir / 'run.json'}: lists no members")
+    members = _weighted(members)
     for member in members:
         if member.val_index.size == 0 or member.val_index.max() >= len(comp.train_labels):
             raise RunError(f"{run_dir / 'members' / member.name}.npz: validation rows do not fit "
@@ -135,10 +140,25 @@ def _training_rows(source: str, profile: str, expected: str, run_dir: Path) -> C
     return comp
 
 
-def _member(run_dir: Path, entry: dict) -> Member:
+def _member_configs(run_dir: Path, info: dict, cfg: Config) -> dict[str, Config]:
+    """Run id -> configuration of its members: the run's own, or each architecture run's."""
+    if not info.get("architectures"):
+        return {"": cfg}
+    configs = {}
+    for entry in info["architectures"]:
+        arch_json = run_dir.parent / str(entry.get("run_id")) / "run.json"
+        try:
+            configs[entry["run_id"]] = Config.from_dict(_read_json(arch_json)["config"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RunError(f"{arch_json}: malformed ({exc})") from None
+    return configs
+
+
+def _member(run_dir: Path, entry: dict, configs: dict[str, Config]) -> Member:
     try:
         fold, seed = int(entry["fold"]), int(entry["seed"])
         model_path = run_dir / entry["model"]
+        config = configs[entry.get("run_id", "")]
     except (KeyError, TypeError, ValueError) as exc:
         raise RunError(f"{run_dir / 'run.json'}: malformed member entry ({exc})") from None
     probs_path = model_path.with_suffix(".npz")
@@ -149,4 +169,12 @@ def _member(run_dir: Path, entry: dict) -> Member:
         val_index = np.load(probs_path)["val_index"].astype(np.int64)
     except (OSError, KeyError, ValueError) as exc:
         raise RunError(f"{probs_path}: unreadable ({exc})") from None
-    return Member(fold, seed, model_path, val_index)
+    prefix = f"{config.arch}_" if len(configs) > 1 else ""
+    return Member(fold, seed, model_path, val_index, config, prefix=prefix)
+
+
+def _weighted(members: tuple[Member, ...]) -> tuple[Member, ...]:
+    """Weights as `submit` averages: one share per architecture, split among its members."""
+    archs = [m.config.arch for m in members]
+    return tuple(replace(m, weight=1.0 / (len(set(archs)) * archs.count(m.config.arch)))
+                 for m in members)

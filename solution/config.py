@@ -16,11 +16,22 @@ Downsample = Literal["strided", "pool"]
 Head = Literal["conv", "dense"]
 # Networks of the zoo (`solution.zoo`); listed here so a Config validates without TensorFlow.
 ARCHS = ("cnn", "m3", "m5", "m7", "lenet5", "mlp512", "mlp1024")
+# An et al. 2020's simple CNNs: (kernel, conv widths); `channels` may narrow them (pruning).
+SIMPLE_CNNS: dict[str, tuple[int, tuple[int, ...]]] = {
+    "m3": (3, tuple(range(32, 177, 16))),  # ten 3x3 layers, 32..176 channels
+    "m5": (5, tuple(range(32, 161, 32))),  # five 5x5 layers, 32..160 channels
+    "m7": (7, tuple(range(48, 193, 48))),  # four 7x7 layers, 48..192 channels
+}
+# Architectures whose conv widths `channels` can set, so structured pruning can narrow them.
+PRUNABLE = ("cnn", *SIMPLE_CNNS)
+
+# Fields added after runs already existed, with the default that leaves them out of the hash.
+LATER_FIELDS: dict[str, Any] = {"arch": "cnn", "ema_momentum": 0.0}
 
 
 @dataclass(frozen=True)
 class Config:
-    arch: str = "cnn"  # zoo network (ARCHS); the fields below up to `channels` shape only "cnn"
+    arch: str = "cnn"  # zoo network (ARCHS); the fields below up to `head_width` shape only "cnn"
     # --- network (the public 99.6% recipe: 2 stages of conv-conv-5x5/2 plus a 4x4 conv head) ---
     width: int = 32  # channels of stage 0; stage s has width * 2**s channels
     stages: int = 2  # downsampling stages; 28 -> 12 -> 4 pixels with valid 3x3 convs
@@ -39,6 +50,7 @@ class Config:
     lr_decay: float = 0.95  # lr(epoch) = learning_rate * lr_decay**epoch
     weight_decay: float = 0.0  # only used by adamw
     label_smoothing: float = 0.0  # 0.0 = plain cross-entropy
+    ema_momentum: float = 0.0  # > 0: the saved weights are this exponential moving average
     epochs: int = 30
     batch_size: int = 64
     # --- augmentation (training batches only; never part of the model) ---
@@ -61,14 +73,17 @@ class Config:
         _check(0.0 <= self.dropout < 1.0, "dropout", self.dropout, "must be in [0, 1)")
         _check(0.0 <= self.label_smoothing < 0.5, "label_smoothing", self.label_smoothing,
                "must be in [0, 0.5)")
+        _check(self.ema_momentum == 0.0 or 0.9 <= self.ema_momentum < 1.0, "ema_momentum",
+               self.ema_momentum, "must be 0 (off) or in [0.9, 1)")
         _check(self.learning_rate > 0, "learning_rate", self.learning_rate, "must be > 0")
         _check(0.0 < self.lr_decay <= 1.0, "lr_decay", self.lr_decay, "must be in (0, 1]")
         _check(self.epochs >= 1, "epochs", self.epochs, "must be >= 1")
         _check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
         _check(self.seeds_per_fold >= 1, "seeds_per_fold", self.seeds_per_fold, "must be >= 1")
         _check(self.optimizer in ("adam", "adamw", "sgd"), "optimizer", self.optimizer, "unknown")
-        if self.channels:  # pruning widths exist only for the CNN family
-            _check(self.arch == "cnn", "channels", self.channels, "only arch 'cnn' can set it")
+        if self.channels:  # pruning widths exist only for the conv families
+            _check(self.arch in PRUNABLE, "channels", self.channels,
+                   f"only arch {', '.join(PRUNABLE)} can set it")
             _check(len(self.channels) == self.conv_layers, "channels", self.channels,
                    f"needs {self.conv_layers} entries")
             _check(min(self.channels) >= 1, "channels", self.channels, "entries must be >= 1")
@@ -76,6 +91,8 @@ class Config:
     @property
     def conv_layers(self) -> int:
         """Number of conv layers whose width `channels` lists (the conv head included)."""
+        if self.arch in SIMPLE_CNNS:
+            return len(SIMPLE_CNNS[self.arch][1])
         return self.stages * (self.convs_per_stage + (self.downsample == "strided")) + (
             self.head == "conv")
 
@@ -83,6 +100,8 @@ class Config:
         """Width of every conv layer in build order: stage convs, downsampling convs, conv head."""
         if self.channels:
             return self.channels
+        if self.arch in SIMPLE_CNNS:
+            return SIMPLE_CNNS[self.arch][1]
         widths: list[int] = []
         for stage in range(self.stages):
             per_stage = self.convs_per_stage + (self.downsample == "strided")
@@ -113,13 +132,15 @@ class Config:
     def fingerprint(self) -> str:
         """Short stable hash of everything that changes what is trained (notes excluded).
 
-        `arch` enters only when it is not "cnn", so CNN runs made before the zoo keep their hash
-        and their finished run folders are still reused.
+        Fields added after the first runs (`LATER_FIELDS`) enter only when they differ from
+        their default, so runs made before them keep their hash and their finished run folders
+        are still reused.
         """
         data = self.to_dict()
         data.pop("extra")
-        if data["arch"] == "cnn":
-            data.pop("arch")
+        for name, default in LATER_FIELDS.items():
+            if data[name] == default:
+                data.pop(name)
         blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:10]
 

@@ -1,7 +1,9 @@
 """What a run measured, beside its models: confusion matrix, per-digit report, training curves.
 
-Reads only the run folder (run.json, oof_probs.npy, members/*.json) plus the labels, so it can be
-re-made for an old run.
+Reads only the run folder (run.json, oof_probs.npy, the members' *.json, which an ensemble keeps in
+its architectures' run folders) plus the labels, so it can be re-made for an old run. The model
+comparison tables of `make baselines` / `make options`, when they exist beside the run, are shown
+too.
 """
 
 from __future__ import annotations
@@ -39,20 +41,59 @@ def plot_curves(run_dir: Path, target: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4))
-    for info_path in sorted((run_dir / "members").glob("*.json")):
+    for info_path, name in member_histories(run_dir):
         info = json.loads(info_path.read_text())
         history, colour = info["history"], f"C{info['fold']}"
-        name = info_path.stem
         for ax, key in ((loss_ax, "loss"), (acc_ax, "accuracy")):
             ax.plot(history.get(key, []), color=colour, linestyle="--", alpha=0.7)
             ax.plot(history.get(f"val_{key}", []), color=colour, label=name)
     loss_ax.set(title="loss (dashed: training, augmented)", xlabel="epoch", yscale="log")
     acc_ax.set(title="accuracy (solid: validation fold)", xlabel="epoch")
-    acc_ax.legend(fontsize=7)
+    if acc_ax.get_legend_handles_labels()[0]:
+        acc_ax.legend(fontsize=7)
     fig.tight_layout()
     with atomic_path(target) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
+
+
+def member_histories(run_dir: Path) -> list[tuple[Path, str]]:
+    """(member .json, legend name) per member: listed in run.json (an ensemble's live in its
+    architectures' run folders), else whatever members/ holds."""
+    info_path = run_dir / "run.json"
+    members = json.loads(info_path.read_text()).get("members", []) if info_path.is_file() else []
+    found = [(run_dir / m["model"]).with_suffix(".json") for m in members if "model" in m]
+    names = [f"{m['arch']} {p.stem}" if "arch" in m else p.stem
+             for m, p in zip(members, found, strict=True)]
+    listed = [(p, n) for p, n in zip(found, names, strict=True) if p.is_file()]
+    return listed or [(p, p.stem) for p in sorted((run_dir / "members").glob("*.json"))]
+
+
+def comparison_html(runs_dir: Path) -> str:
+    """The `make baselines` / `make options` tables found in runs/baselines, as HTML."""
+    import html
+
+    parts = []
+    for path in sorted((runs_dir / "baselines").glob("*.md")):
+        table: list[list[str]] = []
+        for line in [*path.read_text().splitlines(), ""]:
+            if line.startswith("|"):
+                cells = [c.strip() for c in line.strip().strip("|").split("|")]
+                if not all(set(c) <= set("-: ") for c in cells):
+                    table.append(cells)
+                continue
+            if table:
+                head, *body = table
+                parts.append("<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in head)
+                             + "</tr>" + "".join("<tr>" + "".join(
+                                 f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                                 for row in body) + "</table>")
+                table = []
+            if line.startswith("#"):
+                parts.append(f"<h3>{html.escape(line.lstrip('#').strip())}</h3>")
+            elif line.strip():
+                parts.append(f"<p>{html.escape(line)}</p>")
+    return "".join(parts) or "<p>no comparison yet (make baselines, make options)</p>"
 
 
 def plot_confusion(matrix: list[list[int]], target: Path) -> None:
@@ -168,6 +209,7 @@ profile {html.escape(str(info.get('profile', '?')))}, configuration from
 <h2>Classification report</h2><pre>{html.escape(metrics['classification_text'])}</pre>
 <h2>Most confident mistakes</h2>{picture("mistakes.png")}
 <h2>Tuning plots</h2><ul>{studies or "<li>no study yet (make tune)</li>"}</ul>
+<h2>Model comparison</h2>{comparison_html(run_dir.parent)}
 <h2>Configuration</h2><pre>{html.escape(json.dumps(info.get('config', {}), indent=1))}</pre>
 </body></html>
 """

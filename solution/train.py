@@ -81,13 +81,15 @@ def _clock_text(seconds: float) -> str:
 
 
 def make_optimizer(cfg: Config) -> Any:
+    """The optimiser; with `ema_momentum`, Keras swaps the averaged weights in when fit ends."""
     import keras
 
+    ema = {"use_ema": True, "ema_momentum": cfg.ema_momentum} if cfg.ema_momentum else {}
     if cfg.optimizer == "adam":
-        return keras.optimizers.Adam(cfg.learning_rate)
+        return keras.optimizers.Adam(cfg.learning_rate, **ema)
     if cfg.optimizer == "adamw":
-        return keras.optimizers.AdamW(cfg.learning_rate, weight_decay=cfg.weight_decay)
-    return keras.optimizers.SGD(cfg.learning_rate, momentum=0.9, nesterov=True)
+        return keras.optimizers.AdamW(cfg.learning_rate, weight_decay=cfg.weight_decay, **ema)
+    return keras.optimizers.SGD(cfg.learning_rate, momentum=0.9, nesterov=True, **ema)
 
 
 def compile_model(model: keras.Model, cfg: Config) -> keras.Model:

@@ -9,6 +9,7 @@ architecture trains through the same `fit_member`, folds and augmentation.
     cnn      the default strong CNN (`solution.model.build_model`; pruned through `channels`)
     m3/m5/m7 An et al. 2020, "An Ensemble of Simple Convolutional Neural Network Models for MNIST
              Digit Recognition": bias-free valid convs + BN + ReLU, no pooling, one dense layer
+             (pruned through `channels` too)
     lenet5   LeCun et al. 1998, modernised (see `lenet5`)
     mlp512, mlp1024  the reference notebooks' multilayer perceptrons, with dropout
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from solution.config import ARCHS, Config
+from solution.config import ARCHS, SIMPLE_CNNS, Config
 from solution.model import IMAGE_SHAPE, NUM_CLASSES, build_model
 
 if TYPE_CHECKING:
@@ -60,17 +61,19 @@ def cnn(cfg: Config) -> keras.Model:
     return build_model(cfg)
 
 
-def simple_cnn(cfg: Config, kernel: int, widths: Sequence[int], name: str) -> keras.Model:
+def simple_cnn(cfg: Config) -> keras.Model:
     """An et al.'s family: valid kernel x kernel convs (no bias under BN), flatten, dense + BN.
 
     The paper uses no dropout and no pooling: the valid convs alone shrink 28 -> 8 (M3, M5) or
-    -> 4 (M7). `batch_norm` and `bn_momentum` are honoured; `dropout` is not used.
+    -> 4 (M7). Widths come from `cfg.layer_widths()` (the paper's, or pruned `channels`);
+    `batch_norm` and `bn_momentum` are honoured; `dropout` is not used.
     """
     import keras
     from keras import layers
 
+    kernel = SIMPLE_CNNS[cfg.arch][0]
     x = inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
-    for i, width in enumerate(widths):
+    for i, width in enumerate(cfg.layer_widths()):
         x = layers.Conv2D(width, kernel, use_bias=not cfg.batch_norm, name=f"conv{i}")(x)
         if cfg.batch_norm:
             x = layers.BatchNormalization(momentum=cfg.bn_momentum, name=f"bn{i}")(x)
@@ -80,22 +83,11 @@ def simple_cnn(cfg: Config, kernel: int, widths: Sequence[int], name: str) -> ke
     if cfg.batch_norm:
         x = layers.BatchNormalization(momentum=cfg.bn_momentum, name="bn_logits")(x)
     outputs = layers.Activation("softmax", name="probabilities")(x)
-    return keras.Model(inputs, outputs, name=name)
+    return keras.Model(inputs, outputs, name=cfg.arch)
 
 
-@register("m3")
-def m3(cfg: Config) -> keras.Model:
-    return simple_cnn(cfg, 3, range(32, 177, 16), "m3")  # 10 layers, 32..176 channels
-
-
-@register("m5")
-def m5(cfg: Config) -> keras.Model:
-    return simple_cnn(cfg, 5, range(32, 161, 32), "m5")  # 5 layers, 32..160 channels
-
-
-@register("m7")
-def m7(cfg: Config) -> keras.Model:
-    return simple_cnn(cfg, 7, range(48, 193, 48), "m7")  # 4 layers, 48..192 channels
+for _name in SIMPLE_CNNS:  # m3, m5, m7: widths and kernels in solution.config.SIMPLE_CNNS
+    register(_name)(simple_cnn)
 
 
 @register("lenet5")

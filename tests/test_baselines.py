@@ -92,3 +92,51 @@ def test_table_cli_refuses_an_unknown_model_in_one_line(small_zip, tmp_path):
                                        "--runs-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert result.output.strip().startswith("error: --models 'knn,svm': choose from knn, cnn,")
+
+
+@pytest.mark.slow
+def test_options_and_ensembles_are_measured_on_the_same_rows_and_shown_in_the_report(
+        small_zip, tmp_path):
+    from solution.baselines.options_cli import main as options_main
+    from solution.report import comparison_html
+
+    runs = tmp_path / "runs"
+    args = ["--data", str(small_zip), "--profile", "smoke", "--runs-dir", str(runs),
+            "--ensembles", "cnn*2,cnn+mlp512"]
+    result = CliRunner().invoke(options_main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    table = json.loads((runs / "baselines" / "options-smoke.json").read_text())
+    options = {r["model"]: r for r in table["options"]}
+    assert next(iter(options)) == "default" and len(options) == 6
+    assert all(r["rows"] == 400 for r in [*options.values(), *table["ensembles"]])
+    tta, default = options["TTA (5 one-pixel views)"], options["default"]
+    assert (tta["run"], tta["train_seconds"]) == (default["run"], default["train_seconds"])
+    assert tta["oof_accuracy"] != default["oof_accuracy"]  # really re-predicted, 5 views
+    configs = {name: json.loads((runs / r["run"] / "config.json").read_text())
+               for name, r in options.items()}
+    assert configs["2x epochs"]["epochs"] == 2 * configs["default"]["epochs"]
+    assert configs["EMA of weights 0.99"]["ema_momentum"] == 0.99
+    assert configs["label smoothing 0.1"]["label_smoothing"] == 0.1
+    assert len({r["run"] for r in options.values()}) == 5  # TTA reuses the default run
+    homogeneous, heterogeneous = table["ensembles"]
+    assert (homogeneous["model"], homogeneous["note"]) == ("cnn*2", "homogeneous")
+    assert len(list((runs / homogeneous["run"] / "members").glob("*.keras"))) == 10
+    assert heterogeneous["run"].split(", ")[0] == default["run"]  # the default CNN is reused
+    assert heterogeneous["train_seconds"] > default["train_seconds"]
+    markdown = (runs / "baselines" / "options-smoke.md").read_text()
+    assert "| default | " in markdown and "(reference)" in markdown
+    assert "| cnn+mlp512 | heterogeneous | 2 |" in markdown
+
+    shown = comparison_html(runs)  # what every run report in `runs` shows
+    assert "<h3>Training options and ensembles (smoke)</h3>" in shown
+    assert "<td>cnn+mlp512</td>" in shown and "<th>OOF accuracy</th>" in shown
+
+
+def test_ensemble_names_are_checked_in_one_line():
+    from solution.baselines.options import parse_ensembles
+
+    assert parse_ensembles("cnn*3, m5+m7") == [("cnn*3", (("cnn", 3),)),
+                                                ("m5+m7", (("m5", 1), ("m7", 1)))]
+    for bad in ("resnet", "cnn*0", "cnn*x", "cnn+cnn", " , "):
+        with pytest.raises(ValueError, match="--ensembles"):
+            parse_ensembles(bad)

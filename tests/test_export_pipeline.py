@@ -171,16 +171,75 @@ def test_cli_refuses_data_that_is_not_the_runs(tiny_run, tmp_path, small_frames)
     assert not (tmp_path / "models").exists()
 
 
-def test_multi_architecture_run_is_refused_naming_its_single_runs(tmp_path):
-    from export.runfolder import RunError, load_run
+@pytest.fixture(scope="module")
+def ensemble_run(tiny_run, small_zip) -> Path:
+    """`submit --models cnn,lenet5` beside the tiny run: its CNN half is that very run."""
+    from solution.config import Config
+    from solution.data import load_competition
+    from solution.ensemble import submit_models
+    from solution.profiles import get_profile
+    from solution.submit import ResolvedConfig
+
+    profile = get_profile("smoke")
+    cfg = profile.apply(Config()).replace(epochs=1)
+    info = submit_models(load_competition(small_zip), profile, ResolvedConfig(cfg, "test"),
+                         ("cnn", "lenet5"), runs_dir=tiny_run.parent,
+                         submission_path=tiny_run.parent / "ensemble.csv")
+    assert info["architectures"][0]["run_id"] == tiny_run.name
+    return tiny_run.parent / info["run_id"]
+
+
+@pytest.mark.slow
+def test_a_two_architecture_ensemble_exports_as_one_weighted_graph(ensemble_run, tmp_path):
+    import keras
+
+    from digit_edge import DigitReader
+
+    out = tmp_path / "models"
+    result = export_run(ensemble_run, out, settings=FAST, thresholds=LOOSE_INT8, command="test")
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+    manifest = json.loads((out / "manifest.json").read_text())
+    members = manifest["members"]
+    assert [m["arch"] for m in members] == ["cnn"] * 5 + ["lenet5"] * 5
+    assert len({m["member"] for m in members}) == 10  # fold names repeat, member names do not
+    assert sum(m["weight"] for m in members) == pytest.approx(1.0)
+    assert all(not m["pruned"] and m["channels"] == [] for m in members[5:])  # no conv widths
+    assert all(c["passed"] for c in manifest["parity"])
+    assert manifest["accuracy"]["oof_rows"] == 400
+    assert manifest["run_id"] == ensemble_run.name
+
+    # the one graph is the mean of the ten exported Keras members, one share per architecture
+    saved = ensemble_run / "export" / "members"
+    x = np.random.default_rng(2).random((9, 28, 28, 1), dtype=np.float32)
+    keras_probs = {arch: np.mean([keras.models.load_model(saved / f"{m['member']}.keras")
+                                  .predict(x, verbose=0) for m in members if m["arch"] == arch],
+                                 axis=0) for arch in ("cnn", "lenet5")}
+    fp32 = ort.InferenceSession(str(out / "digits-fp32.onnx"),
+                                providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+    np.testing.assert_allclose(fp32, (keras_probs["cnn"] + keras_probs["lenet5"]) / 2,
+                               atol=1e-5)
+    # and the edge package reads digits with it, int8 by default
+    reading = DigitReader(out).classify((x[..., 0] * 255).astype(np.uint8))
+    assert reading.digits.shape == (9,) and reading.probabilities.shape == (9, 10)
+    np.testing.assert_allclose(reading.probabilities.sum(1), 1.0, atol=1e-4)
+    assert result.published[0].name == "digits-int8.onnx"
+
+
+def test_ensemble_weights_give_each_architecture_one_share():
+    from export.convert import mean_weights
+    from export.runfolder import Member, _weighted
     from solution.config import Config
 
-    run_dir = tmp_path / "ens-cnn-lenet5-abc"
-    run_dir.mkdir()
-    (run_dir / "run.json").write_text(json.dumps({
-        "config": Config().to_dict(), "profile": "smoke", "members": [],
-        "data": {"source": "x.zip", "fingerprint": "0"},
-        "architectures": [{"arch": "cnn", "run_id": "cnn-1"}, {"arch": "lenet5",
-                                                               "run_id": "lenet5-2"}]}))
-    with pytest.raises(RunError, match=r"several architectures.*runs/cnn-1, runs/lenet5-2"):
-        load_run(run_dir)
+    def member(arch: str, fold: int, seed: int) -> Member:
+        return Member(fold, seed, Path(f"{arch}/fold{fold}_seed{seed}.keras"), np.arange(3),
+                      Config(arch=arch))
+
+    # 5 folds x 2 seeds of the CNN, 5 x 1 of M5: each architecture still weighs one half
+    members = _weighted(tuple(member("cnn", f, s) for f in range(5) for s in range(2))
+                        + tuple(member("m5", f, 0) for f in range(5)))
+    assert sum(m.weight for m in members if m.config.arch == "cnn") == pytest.approx(0.5)
+    assert sum(m.weight for m in members if m.config.arch == "m5") == pytest.approx(0.5)
+    assert mean_weights(3, None) == pytest.approx([1 / 3] * 3)
+    assert mean_weights(2, [1.0, 3.0]) == pytest.approx([0.25, 0.75])
+    with pytest.raises(ValueError, match="need 2 positive member weights"):
+        mean_weights(2, [1.0, 0.0])

@@ -1,5 +1,5 @@
 """Structured pruning on its own: consistent shapes, the right filters kept, MACs fall by the
-asked share, and a pruned network still trains."""
+asked share, and a pruned network still trains; for the recipe CNN and An et al.'s M3/M7."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 
 from export.prune import filter_importance, plan_pruning, prune_model, widths_for_share
 from solution.config import Config
-from solution.model import build_model, count_macs
+from solution.model import count_macs
+from solution.zoo import create_model
 
 TINY = Config(width=8, head_width=16, epochs=1, batch_size=32, bn_momentum=0.9)
 VARIANTS = {
@@ -16,6 +17,8 @@ VARIANTS = {
     "dense-head": TINY.replace(head="dense"),
     "pool": TINY.replace(downsample="pool"),
     "no-bn": TINY.replace(batch_norm=False),
+    "m3": Config(arch="m3", bn_momentum=0.9),  # Flatten of an 8x8 map feeds the dense layer
+    "m7": Config(arch="m7", bn_momentum=0.9),  # ... of a 4x4 map
 }
 
 
@@ -24,7 +27,7 @@ def _randomised(cfg: Config, seed: int = 0):
     import keras
 
     keras.utils.set_random_seed(seed)
-    model = build_model(cfg)
+    model = create_model(cfg)
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
@@ -69,7 +72,28 @@ def test_pruned_network_has_the_asked_widths_and_the_kept_filters(variant, image
     assert probs.shape == (len(images), 10)
     np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
     assert count_macs(pruned) < count_macs(model)
-    assert count_macs(build_model(pruned_cfg)) == count_macs(pruned)
+    assert count_macs(create_model(pruned_cfg)) == count_macs(pruned)
+
+
+@pytest.mark.parametrize("variant", ["conv-head", "dense-head", "m3", "m7"])
+def test_removing_filters_that_output_nothing_changes_no_prediction(variant, images):
+    """Silence half of every layer's filters (BN gamma = beta = 0: ReLU outputs 0): pruning must
+    remove exactly those and slice every later kernel, the dense layer behind Flatten included,
+    so that the narrower network computes the very same function."""
+    cfg = VARIANTS[variant]
+    model = _randomised(cfg)
+    widths = widths_for_share(cfg.layer_widths(), 0.5, first_floor=0.5)
+    rng = np.random.default_rng(3)
+    for i, width in enumerate(cfg.layer_widths()):
+        bn = model.get_layer(f"bn{i}")
+        gamma, beta, mean, var = bn.get_weights()
+        silent = rng.choice(width, width - widths[i], replace=False)
+        gamma[silent] = beta[silent] = 0.0
+        bn.set_weights([gamma, beta, mean, var])
+    pruned, _ = prune_model(model, cfg, widths)
+    assert count_macs(pruned) < 0.6 * count_macs(model)
+    np.testing.assert_allclose(pruned.predict(images, verbose=0),
+                               model.predict(images, verbose=0), atol=2e-5)
 
 
 def test_importance_uses_the_folded_batch_norm_scale():
@@ -94,7 +118,7 @@ def test_plan_removes_the_asked_share_of_macs(target):
     plan = plan_pruning(cfg, target)
     assert plan.mac_reduction >= target
     assert plan.mac_reduction < target + 0.15  # not much more than asked
-    assert plan.macs_after == count_macs(build_model(cfg.replace(channels=plan.widths)))
+    assert plan.macs_after == count_macs(create_model(cfg.replace(channels=plan.widths)))
     assert plan.widths[0] >= cfg.layer_widths()[0] * 0.5  # the first conv's floor
     assert all(w % 4 == 0 for w in plan.widths)
 
@@ -106,7 +130,7 @@ def test_plan_refuses_an_impossible_target():
 
 def test_prune_refuses_a_wrong_number_of_widths():
     with pytest.raises(ValueError, match="conv layers"):
-        prune_model(build_model(TINY), TINY, (4, 4))
+        prune_model(create_model(TINY), TINY, (4, 4))
 
 
 @pytest.mark.slow
@@ -118,7 +142,7 @@ def test_a_pruned_network_still_trains(small_frames):
     labels = train["label"].to_numpy()[:320]
     cfg = TINY.replace(rotation=0.0, zoom=0.0, shift=0.0, learning_rate=3e-3, epochs=3,
                        dropout=0.0)
-    pruned, pruned_cfg = prune_model(build_model(cfg), cfg,
+    pruned, pruned_cfg = prune_model(create_model(cfg), cfg,
                                      widths_for_share(cfg.layer_widths(), 0.5))
 
     def loss() -> float:
@@ -148,3 +172,15 @@ def test_batch_norm_recalibration_matches_the_statistics_of_the_pruned_network(i
         np.testing.assert_allclose(np.asarray(bn.moving_mean), seen.mean(0), atol=1e-4)
         np.testing.assert_allclose(np.asarray(bn.moving_variance), seen.var(0), rtol=1e-3,
                                    atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ["m3", "m5", "m7"])
+def test_simple_cnns_plan_like_the_recipe_and_the_rest_are_refused(arch):
+    cfg = Config(arch=arch)
+    plan = plan_pruning(cfg, 0.45)
+    assert plan.mac_reduction >= 0.45
+    assert len(plan.widths) == cfg.conv_layers
+    pruned_cfg = cfg.replace(channels=plan.widths)
+    assert Config.from_dict(pruned_cfg.to_dict()) == pruned_cfg
+    with pytest.raises(ValueError, match="arch lenet5 has no conv widths to prune"):
+        plan_pruning(Config(arch="lenet5"), 0.45)

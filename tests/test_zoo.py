@@ -66,18 +66,26 @@ def test_simple_cnns_follow_an_et_al_no_pooling_valid_convs():
     assert all(not layer.use_bias for layer in m3.layers if hasattr(layer, "filters"))
 
 
-def test_arch_is_validated_and_channels_stay_cnn_only():
+def test_arch_is_validated_and_channels_stay_with_the_conv_families():
     with pytest.raises(ValueError, match="config field arch='resnet': unknown"):
         Config(arch="resnet")
-    with pytest.raises(ValueError, match=r"config field channels=.*only arch 'cnn'"):
+    with pytest.raises(ValueError, match=r"config field channels=.*only arch cnn, m3, m5, m7"):
+        Config(arch="lenet5", channels=(8,) * 7)
+    with pytest.raises(ValueError, match=r"config field channels=.*needs 5 entries"):
         Config(arch="m5", channels=(8,) * 7)
-    assert Config.from_dict(Config(arch="m5").to_dict()).arch == "m5"
+    narrow = Config(arch="m5", channels=(16, 32, 48, 64, 80))
+    assert Config.from_dict(narrow.to_dict()) == narrow
+    convs = [layer.filters for layer in create_model(narrow).layers if hasattr(layer, "filters")]
+    assert convs == [16, 32, 48, 64, 80]
 
 
 def test_cnn_fingerprints_predate_the_zoo_so_old_runs_are_reused():
     default = get_profile("default").apply(Config())
     assert default.fingerprint() == "ef71e60ab8"  # the value before `arch` existed
     assert default.replace(arch="m5").fingerprint() != default.fingerprint()
+    assert default.replace(ema_momentum=0.99).fingerprint() != default.fingerprint()
+    with pytest.raises(ValueError, match=r"config field ema_momentum=0.5: must be 0 \(off\)"):
+        Config(ema_momentum=0.5)
 
 
 def test_config_and_zoo_import_without_tensorflow():

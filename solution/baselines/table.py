@@ -81,11 +81,19 @@ def time_predict(model, images: np.ndarray, tta: bool, repeats: int = 3) -> floa
 def network_row(arch: str, comp: Competition, profile: Profile, folds: Sequence[int],
                 runs_dir: Path, base_seed: int, log: Log | None) -> Row:
     """Train/reuse the architecture's members of `folds` under the profile's default config."""
+    cfg = profile.apply(Config()).replace(arch=arch)
+    return measure_network(cfg, arch, comp, folds, runs_dir, base_seed, log)[0]
+
+
+def measure_network(cfg: Config, label: str, comp: Competition, folds: Sequence[int],
+                    runs_dir: Path, base_seed: int, log: Log | None,
+                    ) -> tuple[Row, np.ndarray, list]:
+    """Train/reuse `cfg`'s members of `folds` in its run folder; the row, OOF probabilities
+    (NaN where no chosen fold validates) and the members."""
     import keras
 
     from solution.model import count_macs
 
-    cfg = profile.apply(Config()).replace(arch=arch)
     run_dir = Path(runs_dir) / run_id(cfg, comp)
     write_json(run_dir / "config.json", cfg.to_dict())
     result = run_cv(cfg, comp, run_dir, folds=folds, predict_test=False, base_seed=base_seed,
@@ -95,11 +103,14 @@ def network_row(arch: str, comp: Competition, profile: Profile, folds: Sequence[
                         for m in result.members)
     model = keras.models.load_model(result.members[0].model_path)
     _, val_index = stratified_folds(comp.train_labels)[result.members[0].fold]
-    predict_ms = time_predict(model, comp.train_images[val_index[:1000]], cfg.tta)
-    return Row(arch, int(model.count_params()), count_macs(model), accuracy, f1, rows,
-               round(train_seconds, 1), round(predict_ms, 1), "none", run_dir.name,
-               f"{cfg.epochs} epochs x {cfg.seeds_per_fold} seed(s) per fold"
-               + (", TTA" if cfg.tta else ""))
+    predict_ms = cfg.seeds_per_fold * time_predict(model, comp.train_images[val_index[:1000]],
+                                                   cfg.tta)
+    row = Row(label, int(model.count_params()) * cfg.seeds_per_fold,
+              count_macs(model) * cfg.seeds_per_fold, accuracy, f1, rows,
+              round(train_seconds, 1), round(predict_ms, 1), "none", run_dir.name,
+              f"{cfg.epochs} epochs x {cfg.seeds_per_fold} seed(s) per fold"
+              + (", TTA" if cfg.tta else ""))
+    return row, result.oof_probs, result.members
 
 
 def knn_row(comp: Competition, folds: Sequence[int], runs_dir: Path, oversample: str,
@@ -130,9 +141,7 @@ def build_table(comp: Competition, full_labels: np.ndarray, profile: Profile,
             rows += [knn_row(comp, folds, runs_dir, how, log) for how in oversamplers]
         else:
             rows.append(network_row(name, comp, profile, folds, runs_dir, base_seed, log))
-    scope = (f"profile `{profile.name}`: {len(comp.train_labels):,} of {len(full_labels):,} "
-             f"training rows, folds {', '.join(str(f + 1) for f in folds)} of the shared "
-             f"{N_FOLDS} (StratifiedKFold, seed {FOLD_SEED})")
+    scope = scope_text(profile, len(comp.train_labels), len(full_labels), folds)
     table = {"profile": profile.name, "scope": scope, "cpu_cores": os.cpu_count(),
              "rows": [asdict(r) for r in rows], "class_counts_full": np.bincount(
                  full_labels, minlength=10).tolist(), "versions": library_versions()}
@@ -141,6 +150,13 @@ def build_table(comp: Competition, full_labels: np.ndarray, profile: Profile,
     write_text(out_dir / f"baselines-{profile.name}.md",
                markdown(rows, scope, profile, full_labels, oversamplers))
     return table
+
+
+def scope_text(profile: Profile, rows: int, full_rows: int, folds: Sequence[int]) -> str:
+    """Which rows and folds a table's figures cover."""
+    return (f"profile `{profile.name}`: {rows:,} of {full_rows:,} training rows, folds "
+            f"{', '.join(str(f + 1) for f in folds)} of the shared {N_FOLDS} (StratifiedKFold, "
+            f"seed {FOLD_SEED})")
 
 
 def markdown(rows: Sequence[Row], scope: str, profile: Profile, full_labels: np.ndarray,

@@ -1,0 +1,185 @@
+"""Training options and ensembles, measured on the baselines' rows and folds (`make options`).
+
+The issue asks to keep an option only if it raises OOF accuracy, so each option is the profile's
+default CNN with one thing changed, trained through the same `run_cv` in its own run folder, and
+judged against that default on the same validation rows. Test-time augmentation changes nothing
+in training, so it re-predicts the default run's own members. Ensembles average finished runs as
+`submit --models` does (one weight per architecture), and the table shows each one's training
+seconds, so homogeneous and heterogeneous ensembles can be compared at equal training compute.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from solution.atomic import write_json, write_text
+from solution.baselines.table import Row, measure_network, scores, time_predict
+from solution.config import ARCHS, Config
+from solution.data import Competition
+from solution.folds import stratified_folds
+from solution.profiles import Profile
+from solution.train import Log
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    change: Callable[[Config], Config]  # applied to the profile's default CNN configuration
+    tta: bool = False  # predict-time only: re-predict the default members with TTA
+
+
+OPTIONS = (
+    Option("default", lambda cfg: cfg),
+    Option("label smoothing 0.1", lambda cfg: cfg.replace(label_smoothing=0.1)),
+    Option("EMA of weights 0.99", lambda cfg: cfg.replace(ema_momentum=0.99)),
+    Option("EMA of weights 0.999", lambda cfg: cfg.replace(ema_momentum=0.999)),
+    Option("2x epochs", lambda cfg: cfg.replace(epochs=2 * cfg.epochs)),
+    Option("TTA (5 one-pixel views)", lambda cfg: cfg, tta=True),
+)
+DEFAULT_ENSEMBLES = "cnn,cnn*2,cnn*3,cnn+lenet5,cnn+lenet5+mlp1024"
+
+Ensemble = tuple[tuple[str, int], ...]  # (arch, seeds per fold) per architecture
+
+
+@dataclass(frozen=True)
+class Measured:
+    name: str
+    row: Row
+    oof: np.ndarray  # (N, 10), NaN outside the chosen folds
+
+
+def parse_ensembles(text: str) -> list[tuple[str, Ensemble]]:
+    """'cnn*2,cnn+m5' -> [('cnn*2', (('cnn', 2),)), ('cnn+m5', (('cnn', 1), ('m5', 1)))]."""
+    ensembles = []
+    for name in (part.strip() for part in text.split(",") if part.strip()):
+        members = []
+        for item in name.split("+"):
+            arch, _, seeds = item.strip().partition("*")
+            if arch not in ARCHS or (seeds and not seeds.isdigit()) or seeds == "0":
+                raise ValueError(f"--ensembles {name!r}: write arch or arch*seeds joined by +, "
+                                 f"arch from {', '.join(ARCHS)}")
+            members.append((arch, int(seeds or 1)))
+        if len({arch for arch, _ in members}) != len(members):
+            raise ValueError(f"--ensembles {name!r}: an architecture is named twice")
+        ensembles.append((name, tuple(members)))
+    if not ensembles:
+        raise ValueError("--ensembles: name at least one ensemble")
+    return ensembles
+
+
+def measure_options(comp: Competition, profile: Profile, folds: Sequence[int], runs_dir: Path,
+                    base_seed: int, log: Log | None,
+                    options: Sequence[Option] = OPTIONS) -> list[Measured]:
+    """Every option's run (trained or reused) and its OOF figures; the first is the reference."""
+    base_cfg = profile.apply(Config())
+    measured = []
+    for option in options:
+        if log:
+            log(f"option: {option.name}")
+        cfg = option.change(base_cfg)
+        row, oof, members = measure_network(cfg, option.name, comp, folds, runs_dir, base_seed,
+                                            log)
+        if option.tta:
+            row, oof = tta_row(row, members, comp)
+        measured.append(Measured(option.name, row, oof))
+    return measured
+
+
+def tta_row(row: Row, members: list, comp: Competition) -> tuple[Row, np.ndarray]:
+    """The same members predicting every validation image as the mean of 5 shifted views."""
+    import keras
+
+    from solution.augment import TTA_SHIFTS
+    from solution.train import predict_probs
+
+    splits = stratified_folds(comp.train_labels)
+    total = np.zeros((len(comp.train_labels), 10), np.float64)
+    count = np.zeros(len(comp.train_labels))
+    predict_ms = 0.0
+    for member in members:
+        model = keras.models.load_model(member.model_path)
+        val_index = splits[member.fold][1]
+        total[val_index] += predict_probs(model, comp.train_images[val_index], tta=True)
+        count[val_index] += 1
+        # the first member's timing stands for all: they are the same network
+        if not predict_ms:
+            predict_ms = time_predict(model, comp.train_images[val_index[:1000]], tta=True)
+    oof = np.where(count[:, None] > 0, total / np.maximum(count, 1)[:, None], np.nan)
+    accuracy, f1, rows = scores(comp.train_labels, oof)
+    seeds = len(members) // len({m.fold for m in members})
+    return Row(row.model, row.parameters, row.macs * len(TTA_SHIFTS), accuracy, f1, rows,
+               row.train_seconds, round(seeds * predict_ms, 1), "none", row.run,
+               row.note + ", TTA at predict time"), oof.astype(np.float32)
+
+
+def measure_ensembles(comp: Competition, profile: Profile, folds: Sequence[int],
+                      ensembles: list[tuple[str, Ensemble]], runs_dir: Path, base_seed: int,
+                      log: Log | None) -> list[Measured]:
+    """Each ensemble: its architectures' runs (trained or reused), averaged per architecture."""
+    base_cfg = profile.apply(Config())
+    cache: dict[tuple[str, int], tuple[Row, np.ndarray]] = {}
+    measured = []
+    for name, members in ensembles:
+        parts = []
+        for arch, seeds in members:
+            if (arch, seeds) not in cache:
+                cfg = base_cfg.replace(arch=arch, seeds_per_fold=seeds)
+                label = arch if seeds == 1 else f"{arch}*{seeds}"
+                cache[arch, seeds] = measure_network(cfg, label, comp, folds, runs_dir,
+                                                     base_seed, log)[:2]
+            parts.append(cache[arch, seeds])
+        oof = np.mean([oof for _, oof in parts], axis=0)
+        accuracy, f1, rows = scores(comp.train_labels, oof)
+        row = Row(name, sum(r.parameters for r, _ in parts), sum(r.macs for r, _ in parts),
+                  accuracy, f1, rows, round(sum(r.train_seconds for r, _ in parts), 1),
+                  round(sum(r.predict_ms_per_1000 for r, _ in parts), 1), "none",
+                  ", ".join(r.run for r, _ in parts),
+                  "homogeneous" if len(parts) == 1 else "heterogeneous")
+        measured.append(Measured(name, row, oof))
+    return measured
+
+
+def write_tables(options: list[Measured], ensembles: list[Measured], scope: str,
+                 profile: Profile, out_dir: Path) -> Path:
+    """options-<profile>.md and .json in `out_dir`; returns the markdown path."""
+    base = options[0].row.oof_accuracy if options else float("nan")
+    lines = [f"## Training options and ensembles ({profile.name})", "",
+             f"Measured on {scope}, on this machine ({os.cpu_count()} CPU cores). Each option "
+             "changes one thing in the profile's default CNN; an option is kept only if it "
+             "raises OOF accuracy over the default on the same rows.", ""]
+    if options:
+        lines += ["| option | OOF accuracy | vs default (pp) | macro F1 | train s | "
+                  "predict ms / 1k | verdict |", "|---|---:|---:|---:|---:|---:|---|"]
+        for m in options:
+            delta = 100 * (m.row.oof_accuracy - base)
+            verdict = "(reference)" if m is options[0] else ("raises OOF" if delta > 0
+                                                             else "no gain: not kept")
+            lines.append(f"| {m.name} | {m.row.oof_accuracy:.5f} | {delta:+.3f} | "
+                         f"{m.row.macro_f1:.5f} | {m.row.train_seconds:,.0f} | "
+                         f"{m.row.predict_ms_per_1000:,.1f} | {verdict} |")
+        lines.append("")
+    if ensembles:
+        lines += ["| ensemble | kind | members per fold | OOF accuracy | macro F1 | train s | "
+                  "predict ms / 1k | MACs / image |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for m in ensembles:
+            per_fold = sum(int(part.partition("*")[2] or 1) for part in m.name.split("+"))
+            lines.append(f"| {m.name} | {m.row.note} | {per_fold} | {m.row.oof_accuracy:.5f} | "
+                         f"{m.row.macro_f1:.5f} | {m.row.train_seconds:,.0f} | "
+                         f"{m.row.predict_ms_per_1000:,.1f} | {m.row.macs:,} |")
+        lines += ["", "`arch*k`: k seeds per fold of one architecture; `a+b`: the mean of "
+                  "architectures a and b, one weight each, as `submit --models a,b` averages.",
+                  ""]
+    table = {"profile": profile.name, "scope": scope, "cpu_cores": os.cpu_count(),
+             "options": [asdict(m.row) for m in options],
+             "ensembles": [asdict(m.row) for m in ensembles]}
+    out_dir = Path(out_dir)
+    write_json(out_dir / f"options-{profile.name}.json", table)
+    path = out_dir / f"options-{profile.name}.md"
+    write_text(path, "\n".join(lines))
+    return path
+
