@@ -22,7 +22,8 @@ help:
 	@echo "make report    [RUN=runs/<id>]"
 	@echo "make bench     DATA=... training throughput, edge speed, cold start, install sizes"
 	@echo "make baselines [PROFILE=quick|default] [MODELS=knn,cnn,m5] [OVERSAMPLE=none,smote]: comparison table"
-	@echo "make tune      [PROFILE=...] [TRIALS=20] [TIMEOUT=6h] [WORKERS=2] [STORAGE=postgresql://...]"
+	@echo "make options   [PROFILE=quick] [ENSEMBLES=cnn*2,cnn+m5]: training options and ensembles"
+	@echo "make tune      [PROFILE=...] [TRIALS=20] [TIMEOUT=6h] [WORKERS=2] [ARCHS=cnn,m5] [STORAGE=...]"
 	@echo "make study     best trial, trial table, plots in optuna_studies/<profile>/"
 	@echo "make dashboard optuna-dashboard on the study (installs the dashboard extra)"
 	@echo "make export    [RUN=runs/<id>] [DATA=...] [OUT=edge/digit_edge/models]"
@@ -124,6 +125,7 @@ edge-interim-model: $(STAMP)
 # TRIALS = finished trials the study should reach; TIMEOUT = 6h, 30m...; WORKERS = processes
 # here; STORAGE = postgresql://user@host/db to share one study between machines; STUDY = name.
 TRIALS ?=
+ARCHS ?=
 TIMEOUT ?=
 WORKERS ?=
 STORAGE ?=
@@ -131,7 +133,7 @@ STUDY ?=
 STUDY_ARGS = --profile $(PROFILE) $(if $(STUDY),--study "$(STUDY)",) \
 	$(if $(STORAGE),--storage "$(STORAGE)",)
 TUNE_ARGS = $(if $(TRIALS),--trials $(TRIALS),) $(if $(TIMEOUT),--timeout $(TIMEOUT),) \
-	$(if $(WORKERS),--workers $(WORKERS),)
+	$(if $(WORKERS),--workers $(WORKERS),) $(if $(ARCHS),--archs $(ARCHS),)
 
 .PHONY: tune study dashboard
 
@@ -152,9 +154,18 @@ dashboard: $(STAMP)
 MODELS ?=
 OVERSAMPLE ?=
 
-.PHONY: baselines
+.PHONY: baselines options
 
 baselines: $(STAMP)
 	$(PY) -m solution.baselines $(DATA_ARG) --profile $(PROFILE) \
 		$(if $(MODELS),--models $(MODELS),) $(if $(OVERSAMPLE),--oversample $(OVERSAMPLE),) \
 		$(THREADS_ARG)
+
+# Training options (label smoothing, EMA, 2x epochs, TTA) against the profile's default CNN, and
+# ensembles (ENSEMBLES = cnn*2,cnn+m5,...: arch*seeds, archs joined by +) with their train time.
+# Writes runs/baselines/options-$(PROFILE).md and .json; runs are shared with make baselines.
+ENSEMBLES ?=
+
+options: $(STAMP)
+	$(PY) -m solution.baselines.options_cli $(DATA_ARG) --profile $(PROFILE) \
+		$(if $(ENSEMBLES),--ensembles "$(ENSEMBLES)",) $(THREADS_ARG)

@@ -79,11 +79,14 @@ def study_options(function):
 @click.option("--runs-dir", type=click.Path(file_okay=False), default="runs", show_default=True,
               help="Where trials keep their fold models (submit reuses them).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Sampler seed.")
+@click.option("--archs", default="cnn", show_default=True,
+              help="Architectures a trial may choose among, e.g. cnn,m5,m7 (fixed per study).")
 @click.option("--heartbeat", type=int, default=60, show_default=True,
               help="Seconds between heartbeats of database (RDB) workers.")
 def tune(data, profile, study_name, studies_dir, storage, trials, timeout, workers, threads,
-         folds, runs_dir, seed, heartbeat) -> None:
+         folds, runs_dir, seed, archs, heartbeat) -> None:
     """Tune the configuration with Optuna; running it again continues the study."""
+    from solution.search_space import parse_archs
     from solution.tune import TuneRequest, parse_duration
     from solution.tune import tune as run_tune
 
@@ -95,7 +98,7 @@ def tune(data, profile, study_name, studies_dir, storage, trials, timeout, worke
                 raise ValueError(f"{name} {value}: must be at least {low}")
         request = TuneRequest(spec, profile, data, Path(runs_dir), trials,
                               parse_duration(timeout) if timeout else None, workers, threads,
-                              folds, seed)
+                              folds, seed, parse_archs(archs))
         result = run_tune(request, log=_log)
     except _errors() as exc:
         _fail(str(exc))

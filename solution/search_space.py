@@ -10,6 +10,9 @@ around it. Everything not searched (stages, kernel, head, seeds per fold, TTA, .
 profile sets it, so a tuned configuration costs what the profile promised, give or take the
 epochs and width that the tuner may choose within the ranges below.
 
+With several architectures (`tune --archs cnn,m5`) the trial also chooses `arch`; the fields that
+shape only the CNN are then still suggested but ignored by the other networks.
+
     python -c "import optuna; from solution.search_space import *; ..."   # see tests
 """
 
@@ -19,7 +22,7 @@ from typing import Any
 
 import optuna
 
-from solution.config import Config
+from solution.config import ARCHS, Config
 from solution.profiles import Profile
 
 # The fields `suggest_config` sets; everything else comes from the profile's base configuration.
@@ -28,10 +31,15 @@ SEARCHED = ("width", "convs_per_stage", "dropout", "learning_rate", "lr_decay", 
 
 
 def suggest_config(trial: optuna.Trial | optuna.trial.FixedTrial, profile: Profile,
-                   base: Config) -> Config:
-    """The configuration this trial trains: `base` with the searched fields suggested."""
+                   base: Config, archs: tuple[str, ...] = ("cnn",)) -> Config:
+    """The configuration this trial trains: `base` with the searched fields suggested, and the
+    architecture chosen among `archs` when there are several."""
     epochs_low, epochs_high = profile.tune_epochs
     width_step = max(1, base.width // 4)
+    if len(archs) > 1:
+        base = base.replace(arch=trial.suggest_categorical("arch", list(archs)))
+    elif archs != (base.arch,):
+        base = base.replace(arch=archs[0])
     return base.replace(
         # network: width in quarter steps from half to one and a half times the profile's
         width=trial.suggest_int("width", max(width_step, base.width // 2),
@@ -53,14 +61,27 @@ def suggest_config(trial: optuna.Trial | optuna.trial.FixedTrial, profile: Profi
     )
 
 
-def default_params(base: Config) -> dict[str, Any]:
-    """The base configuration as trial parameters (what trial 0 is enqueued with)."""
-    return {name: getattr(base, name) for name in SEARCHED}
+def default_params(base: Config, archs: tuple[str, ...] = ("cnn",)) -> dict[str, Any]:
+    """The base configuration as trial parameters (what trial 0 is enqueued with); among several
+    architectures, the default is the CNN when listed."""
+    params = {name: getattr(base, name) for name in SEARCHED}
+    if len(archs) > 1:
+        params["arch"] = "cnn" if "cnn" in archs else archs[0]
+    return params
+
+
+def parse_archs(text: str) -> tuple[str, ...]:
+    """'cnn,m5' -> ('cnn', 'm5'); unknown or repeated names are a one-line ValueError."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in ARCHS]
+    if not names or unknown or len(set(names)) != len(names):
+        raise ValueError(f"--archs {text!r}: distinct names from {', '.join(ARCHS)}")
+    return names
 
 
 def config_from_params(params: dict[str, Any], base: Config) -> Config:
     """Inverse of `suggest_config` for finished trials: `base` with the trial's parameters."""
-    unknown = sorted(set(params) - set(SEARCHED))
+    unknown = sorted(set(params) - {*SEARCHED, "arch"})
     if unknown:
         raise ValueError(f"trial parameter(s) {', '.join(unknown)} are not in the search space")
     return base.replace(**params)

@@ -96,6 +96,7 @@ class TuneRequest:
     threads: int | None = None  # TensorFlow threads per worker; None = cores // workers
     folds: int | None = None  # folds per trial; None = the profile's tune_folds
     seed: int = SAMPLER_SEED
+    archs: tuple[str, ...] = ("cnn",)  # architectures a trial may choose among
 
     def tune_folds(self, profile: Profile) -> list[int]:
         count = self.folds if self.folds is not None else profile.tune_folds
@@ -164,21 +165,23 @@ def prepare_study(request: TuneRequest, comp: Competition, seed: int | None = No
         load_if_exists=True)
     wanted = {"profile": profile.name, "folds": folds,
               "data": {"fingerprint": data_fingerprint(comp),
-                       "train_rows": len(comp.train_labels)}}
+                       "train_rows": len(comp.train_labels)},
+              "archs": list(request.archs)}
     attrs = study.user_attrs
     if "profile" not in attrs:
         for key, value in {**wanted, "base_config": base_config(profile).to_dict()}.items():
             study.set_user_attr(key, value)
     else:
-        _check_same(request.spec, attrs, wanted)
+        _check_same(request.spec, {"archs": ["cnn"], **attrs}, wanted)
     stale = fail_stale_trials(study)
     if stale and log:
         log(f"marked trial(s) {', '.join(map(str, stale))} failed: their worker is gone")
-    _ensure_default_trial(study, profile)
+    _ensure_default_trial(study, profile, request.archs)
     return study
 
 
-def _ensure_default_trial(study: optuna.Study, profile: Profile) -> None:
+def _ensure_default_trial(study: optuna.Study, profile: Profile,
+                          archs: tuple[str, ...] = ("cnn",)) -> None:
     """Enqueue the default configuration when the study is new, or when its run failed.
 
     The default is the yardstick: with it finished, the study's best is never worse than it.
@@ -187,12 +190,14 @@ def _ensure_default_trial(study: optuna.Study, profile: Profile) -> None:
     alive = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
     if any(t.user_attrs.get("is_default") for t in study.get_trials(False, states=alive)):
         return
-    study.enqueue_trial(default_params(base_config(profile)), user_attrs={"is_default": True})
+    study.enqueue_trial(default_params(base_config(profile), archs),
+                        user_attrs={"is_default": True})
 
 
 def _check_same(spec: StudySpec, attrs: dict[str, Any], wanted: dict[str, Any]) -> None:
     """Trials are only comparable when trained on the same data, profile and folds."""
-    for key, what in (("profile", "profile"), ("folds", "folds"), ("data", "data")):
+    for key, what in (("profile", "profile"), ("folds", "folds"), ("data", "data"),
+                      ("archs", "architectures")):
         if attrs.get(key) != wanted[key]:
             raise StudyError(
                 f"study {spec.name!r} ({spec.describe()}) was made for {what} {attrs.get(key)}, "
@@ -200,10 +205,11 @@ def _check_same(spec: StudySpec, attrs: dict[str, Any], wanted: dict[str, Any]) 
 
 
 def objective(trial: optuna.Trial, profile: Profile, comp: Competition, runs_dir: Path,
-              folds: list[int], log: Log | None = None) -> float:
+              folds: list[int], log: Log | None = None,
+              archs: tuple[str, ...] = ("cnn",)) -> float:
     """Train the trial's configuration on `folds`; mean OOF accuracy over their rows."""
     trial.set_user_attr("worker", worker_identity())
-    cfg = suggest_config(trial, profile, base_config(profile))
+    cfg = suggest_config(trial, profile, base_config(profile), archs)
     run_dir = Path(runs_dir) / run_id(cfg, comp)
     trial.set_user_attr("config", cfg.to_dict())
     trial.set_user_attr("run_id", run_dir.name)
@@ -255,7 +261,8 @@ def run_worker(request: TuneRequest, index: int = 0, comp: Competition | None = 
     callbacks = [_after_trial(request.spec, log),
                  MaxTrialsCallback(request.trials, states=counted)]
     with _sigterm_as_interrupt():
-        study.optimize(lambda trial: objective(trial, profile, comp, request.runs_dir, folds, log),
+        study.optimize(lambda trial: objective(trial, profile, comp, request.runs_dir, folds, log,
+                                               request.archs),
                        n_trials=remaining, timeout=request.timeout, callbacks=callbacks,
                        gc_after_trial=True)
 

@@ -47,6 +47,31 @@ def test_best_params_map_back_to_the_config():
         config_from_params({**params, "tta": True}, base)
 
 
+def test_tuning_may_choose_the_architecture_and_starts_from_the_cnn():
+    from solution.search_space import parse_archs
+
+    profile = get_profile("quick")
+    base = base_config(profile)
+    archs = parse_archs("m5, cnn ,lenet5")
+    assert archs == ("m5", "cnn", "lenet5")
+    params = default_params(base, archs)
+    assert params["arch"] == "cnn"
+    assert suggest_config(FixedTrial(params), profile, base, archs) == base
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    chosen = set()
+    for _ in range(20):
+        trial = study.ask()
+        cfg = suggest_config(trial, profile, base, archs)
+        assert cfg == config_from_params(trial.params, base)  # submit rebuilds the same config
+        chosen.add(cfg.arch)
+        study.tell(trial, 0.5)
+    assert chosen == set(archs)
+    assert suggest_config(FixedTrial(default_params(base)), profile, base, ("m7",)).arch == "m7"
+    for bad in ("cnn,resnet", "cnn,cnn", ""):
+        with pytest.raises(ValueError, match="--archs"):
+            parse_archs(bad)
+
+
 def test_sampled_configs_stay_inside_the_budget():
     """Real TPE sampling: every config builds, epochs within the profile's tune_epochs."""
     profile = get_profile("smoke")
@@ -175,3 +200,20 @@ def test_journal_storage_is_created_in_the_study_folder(tmp_path):
     assert spec.describe() == f"journal file {tmp_path}/demo/journal.log"
     assert StudySpec("x", storage="postgresql://u:pw@h/db").describe() == \
         "postgresql://u:***@h/db"
+
+
+def test_a_study_keeps_its_architectures(tmp_path, small_zip):
+    """The default trial carries `arch`; reopening the study with other --archs is refused."""
+    from solution.data import load_competition
+    from solution.studies import StudyError
+    from solution.tune import TuneRequest, prepare_study
+
+    comp = load_competition(small_zip)
+    spec = StudySpec("mixed", tmp_path)
+    study = prepare_study(TuneRequest(spec, "smoke", archs=("cnn", "lenet5")), comp)
+    (waiting,) = study.get_trials(deepcopy=False)
+    assert waiting.params == {} and study.user_attrs["archs"] == ["cnn", "lenet5"]
+    assert json.loads(json.dumps(waiting.system_attrs["fixed_params"]))["arch"] == "cnn"
+    with pytest.raises(StudyError, match="made for architectures \\['cnn', 'lenet5'\\], not "
+                                         "\\['cnn'\\]"):
+        prepare_study(TuneRequest(spec, "smoke"), comp)
