@@ -6,32 +6,24 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
+from solution.baselines.cli_shared import guarded, log, shared_options
 from solution.baselines.options import DEFAULT_ENSEMBLES
-from solution.data import DataError
 from solution.profiles import PROFILES
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data", default=None, metavar="PATH",
-              help="Kaggle zip or folder with train.csv/test.csv (default: data/).")
+@shared_options
 @click.option("--profile", type=click.Choice(list(PROFILES)), default="quick", show_default=True)
 @click.option("--options/--no-options", "with_options", default=True, show_default=True,
               help="Measure the training options (label smoothing, EMA, 2x epochs, TTA).")
 @click.option("--ensembles", default=DEFAULT_ENSEMBLES, show_default=True,
               help="Comma-separated ensembles: arch, arch*seeds, or archs joined by +; "
                    "'' for none.")
-@click.option("--runs-dir", type=click.Path(file_okay=False), default="runs", show_default=True)
-@click.option("--out-dir", type=click.Path(file_okay=False), default=None,
-              help="Where options-<profile>.md/.json go (default: <runs-dir>/baselines).")
-@click.option("--seed", "base_seed", type=int, default=0, show_default=True)
-@click.option("--threads", type=click.IntRange(1), default=None,
-              help="Bound TensorFlow's CPU threads (default: all cores).")
-def main(data, profile, with_options, ensembles, runs_dir, out_dir, base_seed, threads) -> None:
+def main(data, runs_dir, out_dir, base_seed, threads, profile, with_options, ensembles) -> None:
     """Train or reuse each option's and ensemble's runs on the shared folds; write the table."""
     from solution.baselines.options import (
         measure_ensembles,
@@ -45,10 +37,7 @@ def main(data, profile, with_options, ensembles, runs_dir, out_dir, base_seed, t
     from solution.submit import subset
     from solution.train import configure_tensorflow
 
-    def log(message: str) -> None:
-        click.echo(message, err=True)
-
-    try:
+    def work() -> Path:
         chosen = get_profile(profile)
         wanted = parse_ensembles(ensembles) if ensembles.strip() else []
         full = load_competition(data)
@@ -60,14 +49,10 @@ def main(data, profile, with_options, ensembles, runs_dir, out_dir, base_seed, t
             else []
         measured = measure_ensembles(comp, chosen, folds, wanted, runs, base_seed, log)
         scope = scope_text(chosen, len(comp.train_labels), len(full.train_labels), folds)
-        path = write_tables(options, measured, scope, chosen,
+        return write_tables(options, measured, scope, chosen,
                             Path(out_dir) if out_dir else runs / "baselines")
-    except (DataError, ValueError, FileNotFoundError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        click.echo("error: interrupted; finished folds are kept, run again to resume", err=True)
-        sys.exit(130)
+
+    path = guarded(work)
     click.echo(path.read_text())
     click.echo(f"table: {path} (+ .json)")
 
