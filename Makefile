@@ -18,7 +18,7 @@ THREADS_ARG = $(if $(THREADS),--threads $(THREADS),)
 help:
 	@echo "make demo      offline demo on scikit-learn's digits: tune -> submit -> export -> edge"
 	@echo "make test      the test suite (creates .venv on first use)"
-	@echo "make submit    DATA=path/to/digit-recognizer.zip [PROFILE=default|smoke|quick|full]"
+	@echo "make submit    DATA=path/to/digit-recognizer.zip [PROFILE=default|smoke|quick|full] [MODELS=default,m5,m7]"
 	@echo "make report    [RUN=runs/<id>]"
 	@echo "make bench     DATA=... training throughput, edge speed, cold start, install sizes"
 	@echo "make baselines [PROFILE=quick|default] [MODELS=knn,cnn,m5] [OVERSAMPLE=none,smote]: comparison table"
@@ -48,7 +48,8 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 
 submit: $(STAMP)
-	$(PY) -m solution submit $(DATA_ARG) --profile $(PROFILE) $(THREADS_ARG)
+	$(PY) -m solution submit $(DATA_ARG) --profile $(PROFILE) $(THREADS_ARG) \
+		$(if $(MODELS),--models $(MODELS),)
 
 report: $(STAMP)
 	$(PY) -m solution report $(RUN_ARG)

@@ -55,7 +55,7 @@ def main() -> None:
               show_default=True, help="Where tuning results (best.json) are looked for.")
 @click.option("--seed", "base_seed", type=int, default=0, show_default=True)
 @click.option("--models", default=None, metavar="ARCH[,ARCH...]",
-              help="Architectures to ensemble, each with its own fold models, e.g. cnn,m5 "
+              help="Architectures to ensemble, each with its own fold models, e.g. default,m5,m7 "
                    "(default: the configuration's own arch).")
 @threads_option
 def submit(data, train_csv, test_csv, sample_csv, profile, config_file, runs_dir,

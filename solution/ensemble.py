@@ -30,14 +30,16 @@ from solution.train import Log
 
 
 def parse_models(text: str) -> tuple[str, ...]:
-    """'cnn,m5' -> ('cnn', 'm5'); an unknown or repeated name is a one-line ValueError."""
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    """'cnn,m5' -> ('cnn', 'm5'); 'default' names the default CNN; an unknown or repeated name
+    is a one-line ValueError."""
+    names = tuple({"default": "cnn"}.get(name.strip(), name.strip())
+                  for name in text.split(",") if name.strip())
     if not names:
         raise ValueError(f"--models {text!r}: name at least one architecture")
     unknown = [name for name in names if name not in ARCHS]
     if unknown:
         raise ValueError(f"--models: unknown architecture {unknown[0]!r}; choose from "
-                         f"{', '.join(ARCHS)}")
+                         f"default, {', '.join(ARCHS)}")
     if len(set(names)) != len(names):
         raise ValueError(f"--models {text!r}: an architecture is named twice")
     return names

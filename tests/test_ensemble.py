@@ -64,14 +64,17 @@ def test_bad_models_option_is_one_line_exit_2(tmp_path, small_zip):
     result = _submit(small_zip, tmp_path, "--models", "cnn,resnet")
     assert result.exit_code == 2
     assert result.output.strip() == ("error: --models: unknown architecture 'resnet'; choose "
-                                     "from cnn, m3, m5, m7, lenet5, mlp512, mlp1024")
+                                     "from default, cnn, m3, m5, m7, lenet5, mlp512, mlp1024")
     assert not (tmp_path / "runs").exists()
 
 
 def test_models_parse_and_replace_only_the_arch():
     assert parse_models(" cnn, m5 ") == ("cnn", "m5")
+    assert parse_models("default,m5,m7") == ("cnn", "m5", "m7")  # the spelling
     with pytest.raises(ValueError, match="named twice"):
         parse_models("m5,m5")
+    with pytest.raises(ValueError, match="named twice"):
+        parse_models("default,cnn")
     pruned = Config(width=8, channels=(3, 5, 7, 9, 11, 13, 20), epochs=3)
     m5 = config_for(pruned, "m5")
     assert (m5.arch, m5.channels, m5.epochs) == ("m5", (), 3)
