@@ -106,9 +106,10 @@ def test_options_and_ensembles_are_measured_on_the_same_rows_and_shown_in_the_re
     result = CliRunner().invoke(options_main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     table = json.loads((runs / "baselines" / "options-smoke.json").read_text())
-    options = {r["model"]: r for r in table["options"]}
+    options = {r["model"]: r for r in table["rows"]}
     assert next(iter(options)) == "default" and len(options) == 6
-    assert all(r["rows"] == 400 for r in [*options.values(), *table["ensembles"]])
+    ensembles = json.loads((runs / "baselines" / "ensembles-smoke.json").read_text())["rows"]
+    assert all(r["rows"] == 400 for r in [*options.values(), *ensembles])
     tta, default = options["TTA (5 one-pixel views)"], options["default"]
     assert (tta["run"], tta["train_seconds"]) == (default["run"], default["train_seconds"])
     assert tta["oof_accuracy"] != default["oof_accuracy"]  # really re-predicted, 5 views
@@ -118,18 +119,25 @@ def test_options_and_ensembles_are_measured_on_the_same_rows_and_shown_in_the_re
     assert configs["EMA of weights 0.99"]["ema_momentum"] == 0.99
     assert configs["label smoothing 0.1"]["label_smoothing"] == 0.1
     assert len({r["run"] for r in options.values()}) == 5  # TTA reuses the default run
-    homogeneous, heterogeneous = table["ensembles"]
+    homogeneous, heterogeneous = ensembles
     assert (homogeneous["model"], homogeneous["note"]) == ("cnn*2", "homogeneous")
     assert len(list((runs / homogeneous["run"] / "members").glob("*.keras"))) == 10
     assert heterogeneous["run"].split(", ")[0] == default["run"]  # the default CNN is reused
     assert heterogeneous["train_seconds"] > default["train_seconds"]
     markdown = (runs / "baselines" / "options-smoke.md").read_text()
     assert "| default | " in markdown and "(reference)" in markdown
-    assert "| cnn+mlp512 | heterogeneous | 2 |" in markdown
-
+    assert "| cnn+mlp512 | heterogeneous | 2 |" in (runs / "baselines" /
+                                                  "ensembles-smoke.md").read_text()
     shown = comparison_html(runs)  # what every run report in `runs` shows
-    assert "<h3>Training options and ensembles (smoke)</h3>" in shown
+    assert "<h3>Training options (smoke)</h3>" in shown and "<h3>Ensembles (smoke)</h3>" in shown
     assert "<td>cnn+mlp512</td>" in shown and "<th>OOF accuracy</th>" in shown
+    # ensembles alone leave the options table as it was
+    again = CliRunner().invoke(options_main, [*args[:-1], "cnn*2", "--no-options"],
+                               catch_exceptions=False)
+    assert again.exit_code == 0, again.output
+    assert (runs / "baselines" / "options-smoke.md").read_text() == markdown
+    assert "cnn+mlp512" not in (runs / "baselines" / "ensembles-smoke.md").read_text()
+    assert "<td>cnn*2</td>" in comparison_html(runs)
 
 
 def test_ensemble_names_are_checked_in_one_line():

@@ -145,41 +145,54 @@ def measure_ensembles(comp: Competition, profile: Profile, folds: Sequence[int],
 
 
 def write_tables(options: list[Measured], ensembles: list[Measured], scope: str,
-                 profile: Profile, out_dir: Path) -> Path:
-    """options-<profile>.md and .json in `out_dir`; returns the markdown path."""
-    base = options[0].row.oof_accuracy if options else float("nan")
-    lines = [f"## Training options and ensembles ({profile.name})", "",
-             f"Measured on {scope}, on this machine ({os.cpu_count()} CPU cores). Each option "
-             "changes one thing in the profile's default CNN; an option is kept only if it "
-             "raises OOF accuracy over the default on the same rows.", ""]
+                 profile: Profile, out_dir: Path) -> list[Path]:
+    """options-<profile>.md/.json and ensembles-<profile>.md/.json in `out_dir`, each only when
+    measured (so a run of ensembles alone keeps the options table); returns the .md paths."""
+    header = f"Measured on {scope}, on this machine ({os.cpu_count()} CPU cores)."
+    written = []
     if options:
-        lines += ["| option | OOF accuracy | vs default (pp) | macro F1 | train s | "
-                  "predict ms / 1k | verdict |", "|---|---:|---:|---:|---:|---:|---|"]
-        for m in options:
-            delta = 100 * (m.row.oof_accuracy - base)
-            verdict = "(reference)" if m is options[0] else ("raises OOF" if delta > 0
-                                                             else "no gain: not kept")
-            lines.append(f"| {m.name} | {m.row.oof_accuracy:.5f} | {delta:+.3f} | "
-                         f"{m.row.macro_f1:.5f} | {m.row.train_seconds:,.0f} | "
-                         f"{m.row.predict_ms_per_1000:,.1f} | {verdict} |")
-        lines.append("")
+        written.append(_write(Path(out_dir), f"options-{profile.name}", scope, options, [
+            f"## Training options ({profile.name})", "",
+            f"{header} Each option changes one thing in the profile's default CNN; an option "
+            "is kept only if it raises OOF accuracy over the default on the same rows.", "",
+            *_options_table(options)]))
     if ensembles:
-        lines += ["| ensemble | kind | members per fold | OOF accuracy | macro F1 | train s | "
-                  "predict ms / 1k | MACs / image |", "|---|---|---:|---:|---:|---:|---:|---:|"]
-        for m in ensembles:
-            per_fold = sum(int(part.partition("*")[2] or 1) for part in m.name.split("+"))
-            lines.append(f"| {m.name} | {m.row.note} | {per_fold} | {m.row.oof_accuracy:.5f} | "
-                         f"{m.row.macro_f1:.5f} | {m.row.train_seconds:,.0f} | "
-                         f"{m.row.predict_ms_per_1000:,.1f} | {m.row.macs:,} |")
-        lines += ["", "`arch*k`: k seeds per fold of one architecture; `a+b`: the mean of "
-                  "architectures a and b, one weight each, as `submit --models a,b` averages.",
-                  ""]
-    table = {"profile": profile.name, "scope": scope, "cpu_cores": os.cpu_count(),
-             "options": [asdict(m.row) for m in options],
-             "ensembles": [asdict(m.row) for m in ensembles]}
-    out_dir = Path(out_dir)
-    write_json(out_dir / f"options-{profile.name}.json", table)
-    path = out_dir / f"options-{profile.name}.md"
-    write_text(path, "\n".join(lines))
-    return path
+        written.append(_write(Path(out_dir), f"ensembles-{profile.name}", scope, ensembles, [
+            f"## Ensembles ({profile.name})", "",
+            f"{header} Compare homogeneous and heterogeneous ensembles at equal training "
+            "seconds.", "", *_ensembles_table(ensembles)]))
+    return written
 
+
+def _options_table(options: list[Measured]) -> list[str]:
+    base = options[0].row.oof_accuracy
+    lines = ["| option | OOF accuracy | vs default (pp) | macro F1 | train s | "
+             "predict ms / 1k | verdict |", "|---|---:|---:|---:|---:|---:|---|"]
+    for m in options:
+        delta = 100 * (m.row.oof_accuracy - base)
+        verdict = "(reference)" if m is options[0] else ("raises OOF" if delta > 0
+                                                         else "no gain: not kept")
+        lines.append(f"| {m.name} | {m.row.oof_accuracy:.5f} | {delta:+.3f} | "
+                     f"{m.row.macro_f1:.5f} | {m.row.train_seconds:,.0f} | "
+                     f"{m.row.predict_ms_per_1000:,.1f} | {verdict} |")
+    return [*lines, ""]
+
+
+def _ensembles_table(ensembles: list[Measured]) -> list[str]:
+    lines = ["| ensemble | kind | members per fold | OOF accuracy | macro F1 | train s | "
+             "predict ms / 1k | MACs / image |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for m in ensembles:
+        per_fold = sum(int(part.partition("*")[2] or 1) for part in m.name.split("+"))
+        lines.append(f"| {m.name} | {m.row.note} | {per_fold} | {m.row.oof_accuracy:.5f} | "
+                     f"{m.row.macro_f1:.5f} | {m.row.train_seconds:,.0f} | "
+                     f"{m.row.predict_ms_per_1000:,.1f} | {m.row.macs:,} |")
+    return [*lines, "", "`arch*k`: k seeds per fold of one architecture; `a+b`: the mean of "
+            "architectures a and b, one weight each, as `submit --models a,b` averages.", ""]
+
+
+def _write(out_dir: Path, stem: str, scope: str, measured: list[Measured],
+           lines: list[str]) -> Path:
+    write_json(out_dir / f"{stem}.json", {"scope": scope, "cpu_cores": os.cpu_count(),
+                                          "rows": [asdict(m.row) for m in measured]})
+    write_text(out_dir / f"{stem}.md", "\n".join(lines))
+    return out_dir / f"{stem}.md"

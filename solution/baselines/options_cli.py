@@ -37,7 +37,7 @@ def main(data, runs_dir, out_dir, base_seed, threads, profile, with_options, ens
     from solution.submit import subset
     from solution.train import configure_tensorflow
 
-    def work() -> Path:
+    def work() -> list[Path]:
         chosen = get_profile(profile)
         wanted = parse_ensembles(ensembles) if ensembles.strip() else []
         full = load_competition(data)
@@ -52,9 +52,9 @@ def main(data, runs_dir, out_dir, base_seed, threads, profile, with_options, ens
         return write_tables(options, measured, scope, chosen,
                             Path(out_dir) if out_dir else runs / "baselines")
 
-    path = guarded(work)
-    click.echo(path.read_text())
-    click.echo(f"table: {path} (+ .json)")
+    for path in guarded(work):
+        click.echo(path.read_text())
+        click.echo(f"table: {path} (+ .json)")
 
 
 if __name__ == "__main__":
