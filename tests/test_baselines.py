@@ -85,6 +85,14 @@ def test_table_cli_measures_knn_and_a_network_on_the_same_rows(small_zip, tmp_pa
     markdown = (tmp_path / "runs" / "baselines" / "baselines-smoke.md").read_text()
     assert "| mlp512 |" in markdown and "Class balance" in markdown
     assert "| model | parameters | MACs / image | OOF accuracy | macro F1 |" in result.output
+    # a later call for another model adds its row and keeps the others
+    more = CliRunner().invoke(main, [*args[:4], "--models", "lenet5", *args[8:]],
+                              catch_exceptions=False)
+    assert more.exit_code == 0, more.output
+    later = json.loads((tmp_path / "runs" / "baselines" / "baselines-smoke.json").read_text())
+    assert [(r["model"], r["oversample"]) for r in later["rows"]] == [
+        ("knn", "none"), ("knn", "random"), ("mlp512", "none"), ("lenet5", "none")]
+    assert later["rows"][0] == table["rows"][0]
 
 
 def test_table_cli_refuses_an_unknown_model_in_one_line(small_zip, tmp_path):

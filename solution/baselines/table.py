@@ -30,6 +30,7 @@ from solution.submit import library_versions
 from solution.train import Log
 
 MODELS = ("knn", *ARCHS)
+TABLE_ORDER = ("knn", "mlp512", "mlp1024", "lenet5", "cnn", "m3", "m5", "m7")  # simple first
 DEFAULT_MODELS = ("knn", "mlp512", "mlp1024", "lenet5", "cnn")
 
 
@@ -131,8 +132,14 @@ def knn_row(comp: Competition, folds: Sequence[int], runs_dir: Path, oversample:
 def build_table(comp: Competition, full_labels: np.ndarray, profile: Profile,
                 models: Sequence[str], oversamplers: Sequence[str], runs_dir: Path,
                 out_dir: Path, base_seed: int = 0, log: Log | None = None) -> dict:
-    """Measure every row, then write baselines-<profile>.md and .json into `out_dir`."""
+    """Measure every row, then write baselines-<profile>.md and .json into `out_dir`.
+
+    Rows of the same scope measured by an earlier call for other models (or other oversampling)
+    are kept, so `MODELS=m5` adds a row to the table instead of replacing it.
+    """
     folds = list(range(profile.tune_folds))
+    scope = scope_text(profile, len(comp.train_labels), len(full_labels), folds)
+    out_dir = Path(out_dir)
     rows: list[Row] = []
     for name in models:
         if log:
@@ -141,15 +148,32 @@ def build_table(comp: Competition, full_labels: np.ndarray, profile: Profile,
             rows += [knn_row(comp, folds, runs_dir, how, log) for how in oversamplers]
         else:
             rows.append(network_row(name, comp, profile, folds, runs_dir, base_seed, log))
-    scope = scope_text(profile, len(comp.train_labels), len(full_labels), folds)
+    rows = merged(earlier_rows(out_dir / f"baselines-{profile.name}.json", scope), rows)
+    oversamplers = list(dict.fromkeys(r.oversample for r in rows if r.model == "knn")) or \
+        list(oversamplers)
     table = {"profile": profile.name, "scope": scope, "cpu_cores": os.cpu_count(),
              "rows": [asdict(r) for r in rows], "class_counts_full": np.bincount(
                  full_labels, minlength=10).tolist(), "versions": library_versions()}
-    out_dir = Path(out_dir)
     write_json(out_dir / f"baselines-{profile.name}.json", table)
     write_text(out_dir / f"baselines-{profile.name}.md",
                markdown(rows, scope, profile, full_labels, oversamplers))
     return table
+
+
+def earlier_rows(path: Path, scope: str) -> list[Row]:
+    """The rows of an earlier table of the same scope (none if it is missing or differs)."""
+    try:
+        table = json.loads(path.read_text())
+        return [Row(**row) for row in table["rows"]] if table.get("scope") == scope else []
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def merged(earlier: list[Row], fresh: list[Row]) -> list[Row]:
+    """Earlier rows, each replaced by its fresh measurement; new rows after them, zoo order."""
+    fresh_by_key = {(r.model, r.oversample): r for r in fresh}
+    rows = [fresh_by_key.pop((r.model, r.oversample), r) for r in earlier]
+    return sorted([*rows, *fresh_by_key.values()], key=lambda r: TABLE_ORDER.index(r.model))
 
 
 def scope_text(profile: Profile, rows: int, full_rows: int, folds: Sequence[int]) -> str:
