@@ -165,8 +165,12 @@ baselines: $(STAMP)
 # Training options (label smoothing, EMA, 2x epochs, TTA) against the profile's default CNN, and
 # ensembles (ENSEMBLES = cnn*2,cnn+m5,...: arch*seeds, archs joined by +) with their train time.
 # Writes runs/baselines/options-$(PROFILE).md and .json; runs are shared with make baselines.
-ENSEMBLES ?=
+# ONLY = option names (comma-separated); FOLDS = the first N folds; ENSEMBLES= (empty) for none.
+ONLY ?=
+FOLDS ?=
 
 options: $(STAMP)
 	$(PY) -m solution.baselines.options_cli $(DATA_ARG) --profile $(PROFILE) \
-		$(if $(ENSEMBLES),--ensembles "$(ENSEMBLES)",) $(THREADS_ARG)
+		$(if $(filter undefined,$(origin ENSEMBLES)),,--ensembles "$(ENSEMBLES)") \
+		$(if $(ONLY),--only "$(ONLY)",) \
+		$(if $(FOLDS),--folds $(FOLDS),) $(THREADS_ARG)

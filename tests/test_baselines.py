@@ -156,3 +156,13 @@ def test_ensemble_names_are_checked_in_one_line():
     for bad in ("resnet", "cnn*0", "cnn*x", "cnn+cnn", " , "):
         with pytest.raises(ValueError, match="--ensembles"):
             parse_ensembles(bad)
+
+
+def test_options_are_selected_by_name_with_the_default_first():
+    from solution.baselines.options import OPTIONS, select_options
+
+    assert select_options(None) == OPTIONS
+    chosen = select_options("2x epochs, label smoothing 0.1")
+    assert [o.name for o in chosen] == ["default", "2x epochs", "label smoothing 0.1"]
+    with pytest.raises(ValueError, match="--only 'dropout': choose from default, label"):
+        select_options("dropout")

@@ -41,6 +41,20 @@ OPTIONS = (
     Option("2x epochs", lambda cfg: cfg.replace(epochs=2 * cfg.epochs)),
     Option("TTA (5 one-pixel views)", lambda cfg: cfg, tta=True),
 )
+
+
+def select_options(only: str | None) -> tuple[Option, ...]:
+    """The default first, then the named options (all when `only` is None)."""
+    if only is None:
+        return OPTIONS
+    names = [name.strip() for name in only.split(",") if name.strip()]
+    known = {option.name: option for option in OPTIONS}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"--only {unknown[0]!r}: choose from {', '.join(known)}")
+    return (OPTIONS[0], *(known[name] for name in names if name != OPTIONS[0].name))
+
+
 DEFAULT_ENSEMBLES = "cnn,cnn*2,cnn*3,cnn+lenet5,cnn+lenet5+mlp1024"
 
 Ensemble = tuple[tuple[str, int], ...]  # (arch, seeds per fold) per architecture

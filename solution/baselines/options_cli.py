@@ -20,15 +20,21 @@ from solution.profiles import PROFILES
 @click.option("--profile", type=click.Choice(list(PROFILES)), default="quick", show_default=True)
 @click.option("--options/--no-options", "with_options", default=True, show_default=True,
               help="Measure the training options (label smoothing, EMA, 2x epochs, TTA).")
+@click.option("--only", default=None, metavar="NAME[,NAME...]",
+              help="Measure only these options (the default CNN is always measured too).")
+@click.option("--folds", "fold_count", type=click.IntRange(1, 5), default=None,
+              help="The first N of the shared 5 folds (default: the profile's tuning folds).")
 @click.option("--ensembles", default=DEFAULT_ENSEMBLES, show_default=True,
               help="Comma-separated ensembles: arch, arch*seeds, or archs joined by +; "
                    "'' for none.")
-def main(data, runs_dir, out_dir, base_seed, threads, profile, with_options, ensembles) -> None:
+def main(data, runs_dir, out_dir, base_seed, threads, profile, with_options, only, fold_count,
+         ensembles) -> None:
     """Train or reuse each option's and ensemble's runs on the shared folds; write the table."""
     from solution.baselines.options import (
         measure_ensembles,
         measure_options,
         parse_ensembles,
+        select_options,
         write_tables,
     )
     from solution.baselines.table import scope_text
@@ -40,16 +46,17 @@ def main(data, runs_dir, out_dir, base_seed, threads, profile, with_options, ens
     def work() -> list[Path]:
         chosen = get_profile(profile)
         wanted = parse_ensembles(ensembles) if ensembles.strip() else []
+        options = select_options(only)
         full = load_competition(data)
         configure_tensorflow(threads)
         comp = subset(full, chosen.max_train_rows)
-        folds = list(range(chosen.tune_folds))
+        folds = list(range(fold_count or chosen.tune_folds))
         runs = Path(runs_dir)
-        options = measure_options(comp, chosen, folds, runs, base_seed, log) if with_options \
-            else []
+        measured_options = measure_options(comp, chosen, folds, runs, base_seed, log,
+                                           options) if with_options else []
         measured = measure_ensembles(comp, chosen, folds, wanted, runs, base_seed, log)
         scope = scope_text(chosen, len(comp.train_labels), len(full.train_labels), folds)
-        return write_tables(options, measured, scope, chosen,
+        return write_tables(measured_options, measured, scope, chosen,
                             Path(out_dir) if out_dir else runs / "baselines")
 
     for path in guarded(work):
