@@ -134,5 +134,50 @@ def _prepare(run: Run, member: Member, model: keras.Model, plan: PrunePlan | Non
     return result
 
 
+def keep_ensemble_accuracy(run: Run, prepared: list[PreparedMember], settings: ExportSettings,
+                           log: Log | None = None) -> list[PreparedMember]:
+    """Revert a fold's pruned members where the fold's weighted ensemble loses too much.
+
+    Each member was judged alone on its fold; in an ensemble of several architectures a fold's
+    rows are predicted by all their members together, and pruned members that each held their
+    own accuracy can still flip the combined vote. One architecture per fold cannot: there the
+    fold's members are the whole prediction, so this changes nothing.
+    """
+    import keras
+
+    result = list(prepared)
+    for fold in sorted({p.member.fold for p in prepared}):
+        group = [k for k, p in enumerate(prepared) if p.member.fold == fold]
+        if not any(prepared[k].pruned for k in group):
+            continue
+        labels = run.labels[prepared[group[0]].member.val_index]
+        weights = [prepared[k].member.weight for k in group]
+        before = np.average([unpruned_probs(prepared[k]) for k in group], axis=0,
+                            weights=weights)
+        after = np.average([prepared[k].val_probs for k in group], axis=0, weights=weights)
+        drop = 100.0 * (_accuracy(before, labels) - _accuracy(after, labels))
+        if drop <= settings.max_pruned_drop_pp + 1e-9:
+            continue
+        for k in group:
+            p = prepared[k]
+            if p.pruned:
+                model = keras.models.load_model(p.member.model_path, compile=False)
+                result[k] = PreparedMember(
+                    p.member, model, p.member.config, False, p.macs_before, p.macs_before,
+                    p.accuracy_before, p.accuracy_before, unpruned_probs(p),
+                    f"NOT pruned: alone it held its fold, but the fold's ensemble lost "
+                    f"{drop:.3f} pp with it (limit {settings.max_pruned_drop_pp} pp)", p.seconds)
+                if log:
+                    log(f"{p.member.name}: {result[k].note}")
+    return result
+
+
+def unpruned_probs(p: PreparedMember) -> np.ndarray:
+    """The member's probabilities on its fold before pruning, as training stored them."""
+    if not p.pruned:
+        return p.val_probs
+    return np.load(p.member.model_path.with_suffix(".npz"))["val_probs"]
+
+
 def _accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(probs.argmax(1) == labels))

@@ -31,7 +31,12 @@ from export.convert import (
     to_input,
 )
 from export.manifest import FP32_FILE, INT8_FILE, MANIFEST_FILE, build_manifest
-from export.members import PreparedMember, prepare_members
+from export.members import (
+    PreparedMember,
+    keep_ensemble_accuracy,
+    prepare_members,
+    unpruned_probs,
+)
 from export.parity import (
     Check,
     Thresholds,
@@ -98,7 +103,7 @@ def export_run(run_dir: Path, out_dir: Path, *, data: str | None = None,
 
 def _export(run: Run, out_dir: Path, settings: ExportSettings, thresholds: Thresholds,
             command: str | None, say: Log, started: float) -> ExportResult:
-    prepared = prepare_members(run, settings, say)
+    prepared = keep_ensemble_accuracy(run, prepare_members(run, settings, say), settings, say)
     export_dir = run.path / EXPORT_DIR
     _save_members(prepared, export_dir / "members")
     with tempfile.TemporaryDirectory(prefix="digits-export-") as tmp:
@@ -243,12 +248,7 @@ def _oof(prepared: list[PreparedMember], rows: int, probs_of) -> np.ndarray:
 
 def _unpruned_oof(run: Run, prepared: list[PreparedMember]) -> np.ndarray:
     """OOF of the unpruned members: stored predictions where available, else exported ones."""
-    def stored(p: PreparedMember) -> np.ndarray:
-        if not p.pruned:
-            return p.val_probs
-        return np.load(p.member.model_path.with_suffix(".npz"))["val_probs"]
-
-    return _oof(prepared, len(run.labels), stored)
+    return _oof(prepared, len(run.labels), unpruned_probs)
 
 
 def _onnx_oof(graph: Path, run: Run, prepared: list[PreparedMember], work: Path,

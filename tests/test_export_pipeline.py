@@ -243,3 +243,39 @@ def test_ensemble_weights_give_each_architecture_one_share():
     assert mean_weights(2, [1.0, 3.0]) == pytest.approx([0.25, 0.75])
     with pytest.raises(ValueError, match="need 2 positive member weights"):
         mean_weights(2, [1.0, 0.0])
+
+
+def test_a_fold_whose_ensemble_loses_to_pruning_gets_its_unpruned_members_back(tmp_path):
+    """Each pruned member held its own fold, yet together with the other architecture the fold's
+    vote flips: the pruned members of that fold are reverted, the other fold keeps its pruning."""
+    from types import SimpleNamespace
+
+    from export.members import PreparedMember, keep_ensemble_accuracy
+    from export.runfolder import Member
+    from solution.config import Config
+    from solution.zoo import create_model
+
+    labels = np.array([0, 0, 1, 1])
+    one_hot = np.eye(10, dtype=np.float32)
+
+    def member(arch: str, fold: int, probs: np.ndarray, pruned: bool, stored: np.ndarray):
+        path = tmp_path / f"{arch}{fold}.keras"
+        create_model(Config(arch="lenet5")).save(path)
+        np.savez(path.with_suffix(".npz"), val_probs=stored)
+        m = Member(fold, 0, path, np.array([2 * fold, 2 * fold + 1]), Config(arch=arch), 0.25)
+        return PreparedMember(m, None, m.config, pruned, 10, 5 if pruned else 10, 1.0, 1.0,
+                              probs, "pruned" if pruned else "", 0.0)
+
+    right = one_hot[[0, 0]] * 0.6 + 0.04
+    # fold 0: the pruned CNN's second row leans to 2, and LeNet's mild 0.45 for 2 flips the vote
+    cnn0 = member("cnn", 0, np.stack([right[0], one_hot[2] * 0.6 + 0.04]), True, right)
+    lenet0 = member("lenet5", 0, np.stack([one_hot[0], one_hot[2] * 0.45 + one_hot[0] * 0.55]),
+                    False, right)
+    cnn1 = member("cnn", 1, one_hot[[1, 1]], True, one_hot[[1, 1]])
+    lenet1 = member("lenet5", 1, one_hot[[1, 1]], False, one_hot[[1, 1]])
+    kept = keep_ensemble_accuracy(SimpleNamespace(labels=labels), [cnn0, lenet0, cnn1, lenet1],
+                                  FAST)
+    assert [p.pruned for p in kept] == [False, False, True, False]
+    assert kept[0].macs_after == kept[0].macs_before and "fold's ensemble lost" in kept[0].note
+    np.testing.assert_array_equal(kept[0].val_probs, right)  # the stored, unpruned predictions
+    assert kept[0].model is not None and kept[2] is cnn1
