@@ -40,7 +40,7 @@ def keras_to_onnx(models: Sequence[keras.Model], path: Path, opset: int = 17,
     def ensemble(image):
         probs = [model(image, training=False) for model in models]
         outputs = {member_output(k): p for k, p in enumerate(probs)}
-        if len(set(shares)) == 1:
+        if len(set(shares)) == 1:  # one architecture: the plain mean, the graph as before
             outputs[OUTPUT] = tf.add_n(probs) / float(len(probs))
         else:
             outputs[OUTPUT] = tf.add_n([p * w for p, w in zip(probs, shares, strict=True)])

@@ -62,10 +62,13 @@ def member_histories(run_dir: Path) -> list[tuple[Path, str]]:
     architectures' run folders), else whatever members/ holds."""
     info_path = run_dir / "run.json"
     members = json.loads(info_path.read_text()).get("members", []) if info_path.is_file() else []
-    found = [(run_dir / m["model"]).with_suffix(".json") for m in members if "model" in m]
-    names = [f"{m['arch']} {p.stem}" if "arch" in m else p.stem
-             for m, p in zip(members, found, strict=True)]
-    listed = [(p, n) for p, n in zip(found, names, strict=True) if p.is_file()]
+    listed = []
+    for m in members:
+        if "model" not in m:
+            continue
+        path = (run_dir / m["model"]).with_suffix(".json")
+        if path.is_file():
+            listed.append((path, f"{m['arch']} {path.stem}" if "arch" in m else path.stem))
     return listed or [(p, p.stem) for p in sorted((run_dir / "members").glob("*.json"))]
 
 

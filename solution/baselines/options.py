@@ -65,6 +65,7 @@ class Measured:
     name: str
     row: Row
     oof: np.ndarray  # (N, 10), NaN outside the chosen folds
+    members_per_fold: int = 1
 
 
 def parse_ensembles(text: str) -> list[tuple[str, Ensemble]]:
@@ -154,7 +155,7 @@ def measure_ensembles(comp: Competition, profile: Profile, folds: Sequence[int],
                   round(sum(r.predict_ms_per_1000 for r, _ in parts), 1), "none",
                   ", ".join(r.run for r, _ in parts),
                   "homogeneous" if len(parts) == 1 else "heterogeneous")
-        measured.append(Measured(name, row, oof))
+        measured.append(Measured(name, row, oof, sum(seeds for _, seeds in members)))
     return measured
 
 
@@ -196,10 +197,10 @@ def _ensembles_table(ensembles: list[Measured]) -> list[str]:
     lines = ["| ensemble | kind | members per fold | OOF accuracy | macro F1 | train s | "
              "predict ms / 1k | MACs / image |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for m in ensembles:
-        per_fold = sum(int(part.partition("*")[2] or 1) for part in m.name.split("+"))
-        lines.append(f"| {m.name} | {m.row.note} | {per_fold} | {m.row.oof_accuracy:.5f} | "
-                     f"{m.row.macro_f1:.5f} | {m.row.train_seconds:,.0f} | "
-                     f"{m.row.predict_ms_per_1000:,.1f} | {m.row.macs:,} |")
+        lines.append(f"| {m.name} | {m.row.note} | {m.members_per_fold} | "
+                     f"{m.row.oof_accuracy:.5f} | {m.row.macro_f1:.5f} | "
+                     f"{m.row.train_seconds:,.0f} | {m.row.predict_ms_per_1000:,.1f} | "
+                     f"{m.row.macs:,} |")
     return [*lines, "", "`arch*k`: k seeds per fold of one architecture; `a+b`: the mean of "
             "architectures a and b, one weight each, as `submit --models a,b` averages.", ""]
 
