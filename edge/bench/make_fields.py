@@ -1,78 +1,143 @@
-"""Labelled 5-digit fields as a ZIP-code box is scanned: 16 px digits, 1-5 px gaps, scaled 4x.
+"""Labelled fields as people write them: ZIP, ZIP+4 and check amounts, with pen-drawn marks.
 
-Digits come from chosen train.csv rows (or scikit-learn's digits), are cropped to their ink,
-scaled to 16 px height, set on a line with random 1-5 px gaps and a margin, then the whole field
-is scaled up 4x (bicubic, as a 4x higher-resolution scanner would see it), dark on light, with
-mild sensor noise. labels.csv holds file,label with the 5-digit text.
+Each field is laid out on a line the way a hand writes it: digits of varying height and baseline,
+uneven gaps, some neighbours touching, some strokes broken; hyphens, decimal points, commas and
+dollar signs drawn with a pen of the digits' width; then scanned (enlarged 1.5-3.5x, blurred,
+dark on light paper, sensor noise). labels.csv holds file,label,format where label is the text
+the reader must return in that format ("12345-6789", "$1,234.56", "60614").
 
-    nice -n 15 .venv/bin/python edge/bench/make_fields.py --rows 37800-41999 --out build/edge/fields
-    digit-edge bench build/edge/fields --labels build/edge/fields/labels.csv
+Digits come from scikit-learn's digits by default (writers the bundled model never saw) or from
+chosen train.csv rows.
+
+    .venv/bin/python edge/bench/make_fields.py --source sklearn --fields 1000 --out build/edge/f
+    digit-edge bench build/edge/f --labels build/edge/f/labels.csv
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sources import DEFAULT_ZIP, ink_crop, load_source, write_labels
+import itertools
 
-HEIGHT = 16   # digit height in the field before the 4x scan
-SCALE = 4
+from pen import break_stroke, compose, digit_ink, mark_ink, scan, stroke_px
+from sources import DEFAULT_ZIP, load_source, write_labels
+
+FORMATS = ("zip", "zip+4", "amount")
+TOUCHING = 0.12      # share of digit-to-digit gaps where the neighbours touch
+BROKEN = 0.06        # share of digits with a skipped stroke
+NO_HYPHEN = 0.1      # share of ZIP+4 fields written without the hyphen
 
 
-def render_field(digits: list[np.ndarray], rng: np.random.Generator, gaps: tuple[int, int],
-                 noise: float) -> Image.Image:
-    pieces = []
-    for digit in digits:
-        crop = Image.fromarray(ink_crop(digit))
-        width = max(1, round(crop.width * HEIGHT / crop.height))
-        pieces.append(np.asarray(crop.resize((width, HEIGHT), Image.LANCZOS), np.float32) / 255)
-    margin = 4
-    gap_list = rng.integers(gaps[0], gaps[1] + 1, size=len(pieces) - 1)
-    width = sum(p.shape[1] for p in pieces) + int(gap_list.sum()) + 2 * margin
-    line = np.zeros((HEIGHT + 2 * margin, width), np.float32)
-    x = margin
-    for index, piece in enumerate(pieces):
-        line[margin:margin + HEIGHT, x:x + piece.shape[1]] = piece
-        x += piece.shape[1] + (int(gap_list[index]) if index < len(gap_list) else 0)
-    paper = 1.0 - np.clip(line, 0, 1) * 0.9
-    image = Image.fromarray((paper * 255).astype(np.uint8))
-    image = image.resize((image.width * SCALE, image.height * SCALE), Image.BICUBIC)
-    gray = np.asarray(image, np.float32) / 255 + rng.normal(0, noise, (image.height, image.width))
-    return Image.fromarray(np.clip(gray * 255, 0, 255).astype(np.uint8))
+def amount_text(rng: np.random.Generator) -> str:
+    """A check amount as a person writes it: optional $, thousands commas (mostly), cents."""
+    dollars = int(10 ** rng.uniform(0, 6.3))
+    cents = int(rng.integers(100))
+    whole = f"{dollars:,}" if dollars >= 1000 and rng.random() < 0.8 else str(dollars)
+    return ("$" if rng.random() < 0.5 else "") + f"{whole}.{cents:02d}"
+
+
+def field_tokens(kind: str, rng: np.random.Generator) -> tuple[list[str], str]:
+    """(characters to draw, the label the reader must return)."""
+    if kind == "zip":
+        text = "".join(str(d) for d in rng.integers(10, size=5))
+        return list(text), text
+    if kind == "zip+4":
+        digits = "".join(str(d) for d in rng.integers(10, size=9))
+        label = f"{digits[:5]}-{digits[5:]}"
+        return list(digits if rng.random() < NO_HYPHEN else label), label
+    text = amount_text(rng)
+    assert Decimal(text.lstrip("$").replace(",", ""))  # a well-formed amount
+    return list(text), text
+
+
+class DigitPool:
+    """Source digits by label, drawn without replacement until a class runs out, then reused."""
+
+    def __init__(self, digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> None:
+        self.digits, self.rng = digits, rng
+        self.by_label = {d: list(rng.permutation(np.flatnonzero(labels == d))) for d in range(10)}
+        self.used: dict[int, list[int]] = {d: [] for d in range(10)}
+
+    def take(self, digit: int) -> np.ndarray:
+        if not self.by_label[digit]:
+            self.by_label[digit] = list(self.rng.permutation(self.used[digit]))
+            self.used[digit] = []
+        index = self.by_label[digit].pop()
+        self.used[digit].append(index)
+        return self.digits[index]
+
+
+def render_field(chars: list[str], pool: DigitPool, rng: np.random.Generator) -> Image.Image:
+    height = int(rng.integers(18, 31))
+    glyphs: list[tuple[np.ndarray, float]] = []
+    pens = []
+    for char in chars:
+        if char.isdigit():
+            size = round(height * rng.uniform(0.85, 1.1))
+            ink = digit_ink(pool.take(int(char)), size)
+            if rng.random() < BROKEN:
+                ink = break_stroke(ink, rng)
+            pens.append(stroke_px(ink))
+            top = (height - size) * rng.uniform(0, 1) + rng.normal(0, 0.04 * height)
+            glyphs.append((ink, top))
+        else:
+            glyphs.append((np.zeros((1, 1), np.float32), 0.0))  # drawn below, once pens are known
+    pen = float(np.median(pens)) if pens else height / 8
+    for index, char in enumerate(chars):
+        if not char.isdigit():
+            glyphs[index] = mark_ink(char, height, pen * rng.uniform(0.8, 1.3), rng)
+    gaps = []
+    for left, right in itertools.pairwise(chars):
+        if left.isdigit() and right.isdigit():
+            gap = (rng.uniform(-0.15, -0.03) if rng.random() < TOUCHING
+                   else rng.uniform(0.02, 0.35))
+        else:
+            gap = rng.uniform(0.05, 0.3)
+        gaps.append(gap * height)
+    return scan(compose(glyphs, gaps, height), rng, float(rng.uniform(1.5, 3.5)))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Render labelled 5-digit fields.")
-    parser.add_argument("--source", choices=("kaggle", "sklearn"), default="kaggle")
-    parser.add_argument("--rows", default="37800-41999")
+    parser = argparse.ArgumentParser(description="Render labelled ZIP, ZIP+4 and amount fields.")
+    parser.add_argument("--source", choices=("kaggle", "sklearn"), default="sklearn")
+    parser.add_argument("--rows", default="37800-41999", help="train.csv rows (--source kaggle)")
     parser.add_argument("--zip", type=Path, default=DEFAULT_ZIP)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--fields", type=int, default=500)
-    parser.add_argument("--length", type=int, default=5)
-    parser.add_argument("--min-gap", type=int, default=1)
-    parser.add_argument("--max-gap", type=int, default=5)
-    parser.add_argument("--noise", type=float, default=0.02)
+    parser.add_argument("--fields", type=int, default=600)
+    parser.add_argument("--formats", default=",".join(FORMATS),
+                        help=f"comma-separated, from {', '.join(FORMATS)}; fields cycle through "
+                        "them")
+    parser.add_argument("--half", choices=("all", "even", "odd"), default="all",
+                        help="use only the source digits at even or odd positions: two sets "
+                        "that share no digit (calibrate on one, measure on the other)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    kinds = [k.strip() for k in args.formats.split(",") if k.strip()]
+    unknown = sorted(set(kinds) - set(FORMATS))
+    if unknown or not kinds:
+        parser.error(f"--formats: unknown {unknown}; choose from {', '.join(FORMATS)}")
     digits, labels = load_source(args.source, args.rows, args.zip)
+    if args.half != "all":
+        digits, labels = digits[args.half == "odd"::2], labels[args.half == "odd"::2]
     rng = np.random.default_rng(args.seed)
+    pool = DigitPool(digits, labels, rng)
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for index in range(args.fields):
-        pick = rng.choice(len(digits), size=args.length, replace=False)
-        image = render_field([digits[i] for i in pick], rng, (args.min_gap, args.max_gap),
-                             args.noise)
-        name = f"field{index:05d}.png"
-        image.save(args.out / name)
-        rows.append((name, "".join(str(int(labels[i])) for i in pick)))
-    write_labels(args.out, rows)
-    print(f"{len(rows)} fields -> {args.out}")
+        kind = kinds[index % len(kinds)]
+        chars, label = field_tokens(kind, rng)
+        name = f"{kind.replace('+', 'p')}{index:05d}.png"
+        render_field(chars, pool, rng).save(args.out / name)
+        rows.append((name, label, kind))
+    write_labels(args.out, rows, header=("file", "label", "format"))
+    print(f"{len(rows)} fields ({', '.join(kinds)}) -> {args.out}")
 
 
 if __name__ == "__main__":

@@ -79,9 +79,10 @@ def ink_crop(digit: np.ndarray) -> np.ndarray:
     return digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
 
 
-def write_labels(folder: Path, rows: list[tuple[str, object]]) -> None:
-    """labels.csv as `digit-edge bench` reads it: a `file,label` header, one row per image."""
+def write_labels(folder: Path, rows: list[tuple], header: tuple[str, ...] = ("file", "label")
+                 ) -> None:
+    """labels.csv as `digit-edge bench` reads it: a header, then one row per image."""
     with (folder / "labels.csv").open("w", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(["file", "label"])
+        writer.writerow(header)
         writer.writerows(rows)

@@ -3,7 +3,7 @@
     from digit_edge import DigitReader
     reader = DigitReader()
     reader.classify(batch).digits
-    reader.read_field("zip.png").text
+    reader.read_field("zip.png", format="zip+4").text     # "12345-6789"; .confidence, .chars
 
 Importing this package is cheap (numpy and Pillow): onnxruntime is imported when a reader is
 built. Only relative imports are used, so the folder also works vendored next to a script.
@@ -22,19 +22,23 @@ from .errors import (
     ModelNotFoundError,
     UnreadableImageError,
 )
+from .formats import FORMATS, FormatError
 from .normalize import normalize
-from .reader import Classification, DigitReader, FieldDigit, FieldReading
+from .reader import Classification, DigitReader, FieldChar, FieldDigit, FieldReading
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "FORMATS",
     "ArrayError",
     "BlankImageError",
     "Classification",
     "DigitEdgeError",
     "DigitReader",
+    "FieldChar",
     "FieldDigit",
     "FieldReading",
+    "FormatError",
     "ImageSizeError",
     "InputError",
     "ModelError",

@@ -8,6 +8,9 @@ Timings warm up once, repeat, and report the median, as onnxruntime's own exampl
 from __future__ import annotations
 
 import csv
+import itertools
+import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DigitEdgeError, InputError
+from .errors import DigitEdgeError, InputError, ModelError
+from .formats import FormatError, parse_format
+from .model import MANIFEST
 from .reader import DigitReader
 
 THRESHOLDS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
@@ -25,33 +30,47 @@ class LabelsError(DigitEdgeError):
     """labels.csv is missing, malformed, or names files that are not there."""
 
 
+FIELD_CHARS = frozenset("0123456789.,-$")
+ERROR_TARGETS = (0.005, 0.01, 0.02)  # field error rates the read rate is reported at
+RECORD_TARGET = 0.01                 # --record: the threshold for at most 1% wrong accepted fields
+
+
 @dataclass(frozen=True)
 class Labelled:
     paths: list[Path]
     labels: list[str]
+    formats: list[str | None]
 
     @property
     def fields(self) -> bool:
-        return any(len(label) != 1 for label in self.labels)
+        return any(len(label) != 1 for label in self.labels) or any(self.formats)
 
 
 def read_labels(directory: Path, labels_csv: Path) -> Labelled:
-    """Rows (file, label); a header row is skipped. Labels stay strings: "06614" keeps its 0."""
+    """Rows (file, label[, format]); a header row is skipped. Labels stay strings: "06614"
+    keeps its 0, "$1,234.56" its marks. format is zip, zip+4, amount, digits or empty."""
     if not labels_csv.is_file():
         raise LabelsError(f"{labels_csv}: no such file")
-    paths, labels = [], []
+    paths, labels, formats = [], [], []
     with labels_csv.open(newline="") as stream:
         for number, row in enumerate(csv.reader(stream), start=1):
-            if not row or (number == 1 and not row[-1].strip().isdigit()):
+            if not row or (number == 1 and row[0].strip().lower() == "file"):
                 continue
-            if len(row) < 2 or not row[1].strip().isdigit():
-                raise LabelsError(f"{labels_csv}:{number}: expected `file,label` with a digit "
-                                  f"string label, got {row}")
+            label = row[1].strip() if len(row) >= 2 else ""
+            if not label or not set(label) <= FIELD_CHARS or not any(c.isdigit() for c in label):
+                raise LabelsError(f"{labels_csv}:{number}: expected `file,label[,format]` with "
+                                  f"a label of digits and marks (.,-$), got {row}")
+            fmt = row[2].strip() or None if len(row) >= 3 else None
+            try:
+                parse_format(fmt)
+            except FormatError as exc:
+                raise LabelsError(f"{labels_csv}:{number}: {exc}") from None
             paths.append(directory / row[0].strip())
-            labels.append(row[1].strip())
+            labels.append(label)
+            formats.append(fmt)
     if not paths:
         raise LabelsError(f"{labels_csv}: no labelled rows")
-    return Labelled(paths, labels)
+    return Labelled(paths, labels, formats)
 
 
 def median_seconds(work: Callable[[], object], repeats: int) -> float:
@@ -119,31 +138,107 @@ def _bench_digits(reader: DigitReader, data: Labelled, repeats: int) -> dict:
 
 
 def _bench_fields(reader: DigitReader, data: Labelled, repeats: int) -> dict:
-    correct, confidence, count_right = [], [], []
+    """Fields are judged whole: right when the text is the label. A field that does not fit its
+    format is a reject; the others are accepted when their confidence clears the threshold."""
+    correct, confidence, count_right, fits = [], [], [], []
     unreadable = 0
-    for path, label in zip(data.paths, data.labels, strict=True):
+    for path, label, fmt in zip(data.paths, data.labels, data.formats, strict=True):
         try:
-            reading = reader.read_field(path, min_confidence=0.0)  # rejects: from confidences
+            reading = reader.read_field(path, fmt, min_confidence=0.0, field_min_confidence=0.0)
         except InputError:
             unreadable += 1
             reading = None
-        digits = reading.digits if reading else []
         correct.append(reading is not None and reading.text == label)
-        confidence.append(min((d.confidence for d in digits), default=-1.0))
-        count_right.append(len(digits) == len(label))
-    correct_arr, conf = np.array(correct), np.array(confidence)
+        fits.append(reading is not None and not reading.rejected)
+        confidence.append(reading.confidence if reading is not None and not reading.rejected
+                          else -1.0)
+        count_right.append(reading is not None and len(reading.chars) == len(label))
+    right, conf = np.array(correct), np.array(confidence)
+    formats = np.array([f or "free" for f in data.formats])
     count = len(data.paths)
-    per_field = median_seconds(lambda: reader.read_fields(data.paths), repeats) / count
+    by_format = {}
+    for name in dict.fromkeys(formats):
+        rows = formats == name
+        subset = [p for p, keep in zip(data.paths, rows, strict=True) if keep][:50]
+        fmt = None if name == "free" else str(name)
+        seconds = median_seconds(lambda s=subset, f=fmt: [reader.read_field(p, f) for p in s],
+                                 repeats) / len(subset)
+        by_format[str(name)] = {"count": int(rows.sum()), "accuracy": float(right[rows].mean()),
+                                "read_rate": read_rates(right[rows], conf[rows]),
+                                "ms_per_field": 1000 * seconds}
     return {
         "mode": "fields", "count": count, "unreadable": unreadable,
-        "accuracy": float(correct_arr.mean()),
+        "accuracy": float(right.mean()),
         "segmentation_accuracy": float(np.mean(count_right)),
-        "min_confidence": reader.min_confidence,
-        "at_min_confidence": tradeoff(correct_arr, conf, (reader.min_confidence,))[0],
-        "tradeoff": tradeoff(correct_arr, conf, (*THRESHOLDS, reader.min_confidence)),
-        "ms_per_field": 1000 * per_field,
+        "fit_format": float(np.mean(fits)),
+        "field_min_confidence": reader.field_min_confidence,
+        "read_rate": read_rates(right, conf),
+        "by_format": by_format,
+        "calibration": calibration(right, conf),
+        "tradeoff": tradeoff(right, conf, (*THRESHOLDS, reader.field_min_confidence)),
+        "ms_per_field": float(np.mean([f["ms_per_field"] for f in by_format.values()])),
         "model": str(reader.spec.path),
     }
+
+
+def read_rates(correct: np.ndarray, confidence: np.ndarray,
+               targets: tuple[float, ...] = ERROR_TARGETS) -> dict[str, dict[str, float]]:
+    """Per target error rate: the lowest confidence threshold at which at most that share of the
+    accepted fields is wrong, and the share of all fields then read right (the read rate)."""
+    order = np.argsort(-confidence, kind="stable")
+    ranked_right, ranked_conf = correct[order], confidence[order]
+    accepted = np.arange(1, len(order) + 1)
+    wrong = np.cumsum(~ranked_right)
+    out = {}
+    for target in targets:
+        usable = (wrong / accepted <= target) & (ranked_conf >= 0)
+        # only cut between different confidences: ties are accepted or rejected together
+        usable &= np.append(ranked_conf[1:] < ranked_conf[:-1], True)
+        if not usable.any():
+            out[f"{target:g}"] = {"threshold": float("nan"), "read_rate": 0.0, "error": 0.0}
+            continue
+        last = int(np.flatnonzero(usable)[-1])
+        out[f"{target:g}"] = {"threshold": float(ranked_conf[last]),
+                              "read_rate": float(ranked_right[:last + 1].sum() / len(order)),
+                              "error": float(wrong[last] / accepted[last])}
+    return out
+
+
+def calibration(correct: np.ndarray, confidence: np.ndarray,
+                edges: tuple[float, ...] = (0.0, 0.5, 0.9, 0.99, 0.999, 1.0001)) -> list[dict]:
+    """Mean confidence against the share right, per confidence band: is confidence honest?"""
+    rows = []
+    for low, high in itertools.pairwise(edges):
+        band = (confidence >= low) & (confidence < high)
+        if band.any():
+            rows.append({"band": f"{low:g}-{min(high, 1):g}", "count": int(band.sum()),
+                         "mean_confidence": float(confidence[band].mean()),
+                         "accuracy": float(correct[band].mean())})
+    return rows
+
+
+def record_field_threshold(reader: DigitReader, report: dict) -> dict:
+    """Write the threshold for RECORD_TARGET field error into the model's manifest, atomically."""
+    if report["mode"] != "fields":
+        raise LabelsError("--record needs field labels (a field set), not single digits")
+    manifest_path = reader.spec.path.parent / MANIFEST
+    if not reader.spec.manifest or not manifest_path.is_file():
+        raise ModelError(f"{reader.spec.path}: no manifest.json beside it to record into")
+    chosen = report["read_rate"][f"{RECORD_TARGET:g}"]
+    manifest = json.loads(manifest_path.read_text())
+    manifest["field_min_confidence"] = round(chosen["threshold"], 6)
+    manifest["field_min_confidence_basis"] = {
+        "target_error": RECORD_TARGET, "fields": report["count"],
+        "read_rate": chosen["read_rate"], "error": chosen["error"],
+        "by_format": {name: f["read_rate"][f"{RECORD_TARGET:g}"]
+                      for name, f in report["by_format"].items()},
+        "measured_by": "digit-edge bench --record on held-out rendered fields",
+    }
+    tmp = manifest_path.with_name(f".{manifest_path.name}.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(tmp, manifest_path)
+    return {"field_min_confidence": manifest["field_min_confidence"],
+            "manifest": str(manifest_path)}
 
 
 def format_report(report: dict) -> str:
@@ -151,19 +246,40 @@ def format_report(report: dict) -> str:
              f"{report['mode']}: {report['count']} ({report['unreadable']} unreadable)",
              f"accuracy (no reject): {100 * report['accuracy']:.2f}%"]
     if report["mode"] == "fields":
-        lines.append(f"digit count right: {100 * report['segmentation_accuracy']:.2f}% of fields")
+        return "\n".join(lines + _field_lines(report))
     lines += ["", "min_confidence  rejected  errors  accuracy when accepted"]
     for row in report["tradeoff"]:
         mark = "  <- current" if row["min_confidence"] == report["min_confidence"] else ""
         lines.append(f"{row['min_confidence']:>14.4f}  {100 * row['rejected']:7.2f}%  "
                      f"{100 * row['errors']:5.2f}%  {100 * row['accepted_accuracy']:8.2f}%{mark}")
-    lines.append("")
-    if report["mode"] == "digits":
-        ms = report["ms_per_image"]
-        lines.append(f"speed (median, ms per image): decode+normalise "
-                     f"{ms['decode_and_normalise']:.3f}, inference batched "
-                     f"{ms['inference_batched']:.3f}, inference one at a time "
-                     f"{ms['inference_batch_of_1']:.3f}")
-    else:
-        lines.append(f"speed (median): {report['ms_per_field']:.2f} ms per field, end to end")
+    ms = report["ms_per_image"]
+    lines += ["", f"speed (median, ms per image): decode+normalise "
+              f"{ms['decode_and_normalise']:.3f}, inference batched "
+              f"{ms['inference_batched']:.3f}, inference one at a time "
+              f"{ms['inference_batch_of_1']:.3f}"]
     return "\n".join(lines)
+
+
+def _field_lines(report: dict) -> list[str]:
+    targets = list(report["read_rate"])
+    lines = [f"character count right: {100 * report['segmentation_accuracy']:.2f}% of fields",
+             f"fit their format: {100 * report['fit_format']:.2f}% of fields", "",
+             "format    fields  right   "
+             + "  ".join(f"read@{float(t) * 100:g}%err" for t in targets) + "  ms/field"]
+    for name, row in [*report["by_format"].items(), ("all", report)]:
+        rates = "  ".join(f"{100 * row['read_rate'][t]['read_rate']:>11.2f}%" for t in targets)
+        count = row["count"]
+        lines.append(f"{name:<8}  {count:>6}  {100 * row['accuracy']:6.2f}%  {rates}  "
+                     f"{row['ms_per_field']:8.2f}")
+    lines += ["", "field confidence threshold for " + ", ".join(
+        f"{float(t) * 100:g}% error: {report['read_rate'][t]['threshold']:.4f}" for t in targets),
+        f"recorded field threshold: {report['field_min_confidence']:.4f}", "",
+        "confidence band  fields  mean confidence  right"]
+    for row in report["calibration"]:
+        lines.append(f"{row['band']:>15}  {row['count']:>6}  {row['mean_confidence']:15.4f}  "
+                     f"{100 * row['accuracy']:5.2f}%")
+    if "recorded" in report:
+        lines += ["", f"recorded field_min_confidence {report['recorded']['field_min_confidence']}"
+                  f" in {report['recorded']['manifest']}"]
+    lines += ["", "speed: median ms per field, end to end, one field at a time"]
+    return lines

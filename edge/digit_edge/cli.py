@@ -1,9 +1,14 @@
 """The `digit-edge` command: classify, read, bench. Other programs parse its output.
 
-    digit-edge classify scans/ --json     {"path": str, "digit": int|null, "confidence": float}
-    digit-edge read zip.png --json        {"path": str, "text": str, "digits": [{"digit": int|null,
-                                            "confidence": float, "box": [x0, y0, x1, y1]}]}
-    digit-edge bench DIR --labels labels.csv
+    digit-edge classify scans/ --json     {"path": str, "digit": int|null, "confidence": float,
+                                           "kind": "digit"|"."|","|"-"|"$"|"other"}
+    digit-edge read env.png --format zip+4 --json
+        {"path": str, "text": str, "confidence": float, "rejected": bool, "reason": str|null,
+         "format": str|null, "value": str|null (an amount, as a decimal string),
+         "chars": [{"kind": "digit"|"mark"|"other", "value": str, "confidence": float,
+                    "box": [x0, y0, x1, y1]}],
+         "digits": [{"digit": int|null, "confidence": float, "box": [x0, y0, x1, y1]}]}
+    digit-edge bench DIR --labels labels.csv [--record]
 
 One JSON object per input, one per line, flushed as it is ready. Exit status: 0 every input was
 read; 1 some could not be (each named on stderr, the others still processed); 2 usage errors
@@ -20,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import DigitEdgeError, ModelError
+from .formats import FORMATS, FormatError, parse_format
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".pgm",
                   ".ppm", ".pbm", ".pnm"}
@@ -57,9 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     common(classify)
     classify.set_defaults(run=_classify)
 
-    read = commands.add_parser("read", help="a field of several digits per image")
+    read = commands.add_parser("read", help="a field of digits and marks per image")
     read.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
     read.add_argument("--json", action="store_true", help="one JSON object per line")
+    read.add_argument("--format", choices=FORMATS, default=None,
+                      help="what the field must be (default: read what is written)")
+    read.add_argument("--expected-digits", type=_positive_int, metavar="N",
+                      help="a number of exactly N digits (account, routing numbers)")
     common(read)
     read.set_defaults(run=_read)
 
@@ -68,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--labels", type=Path, required=True, help="CSV of file,label")
     bench.add_argument("--repeats", type=_positive_int, default=5, help="timed repeats")
     bench.add_argument("--json", action="store_true", help="the report as one JSON object")
+    bench.add_argument("--record", action="store_true",
+                       help="fields: write the threshold for 1%% field error into the model's "
+                       "manifest (field_min_confidence)")
     common(bench)
     bench.set_defaults(run=_bench)
     return parser
@@ -88,38 +101,58 @@ def _classify(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             confidence = round(float(result.confidences[index]), 6)
             if args.json:
                 _emit(json.dumps({"path": str(path), "digit": None if digit < 0 else digit,
-                                  "confidence": confidence}))
+                                  "confidence": confidence,
+                                  "kind": str(result.kinds[index])}))
             else:
                 _emit(f"{path}\t{'?' if digit < 0 else digit}\t{confidence:.4f}")
     return 1 if failed else 0
 
 
 def _read(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        parse_format(args.format, args.expected_digits)
+    except FormatError as exc:
+        parser.error(str(exc))
     reader = _reader(args, parser)
     paths, failed = _expand(args.paths)
     for path in paths:
-        field = reader.read_fields([path])[0]  # one at a time: output streams as it is ready
+        # one at a time: output streams as it is ready
+        field = reader.read_fields([path], args.format, expected_digits=args.expected_digits)[0]
         if isinstance(field, DigitEdgeError):
             _error(str(field))
             failed += 1
             continue
         if args.json:
-            digits = [{"digit": d.digit, "confidence": round(d.confidence, 6), "box": list(d.box)}
-                      for d in field.digits]
-            _emit(json.dumps({"path": str(path), "text": field.text, "digits": digits}))
+            _emit(json.dumps({"path": str(path), **field_json(field)}))
         else:
-            _emit(f"{path}\t{field.text}")
+            rejected = f"\trejected: {field.reason}" if field.rejected else ""
+            _emit(f"{path}\t{field.text}{rejected}")
     return 1 if failed else 0
 
 
+def field_json(field) -> dict:
+    """A FieldReading as the JSON object `digit-edge read --json` prints (without the path)."""
+    return {
+        "text": field.text, "confidence": round(field.confidence, 6),
+        "rejected": field.rejected, "reason": field.reason, "format": field.format,
+        "value": None if field.value is None else str(field.value),
+        "chars": [{"kind": c.kind, "value": c.value, "confidence": round(c.confidence, 6),
+                   "box": list(c.box)} for c in field.chars],
+        "digits": [{"digit": d.digit, "confidence": round(d.confidence, 6), "box": list(d.box)}
+                   for d in field.digits],
+    }
+
+
 def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .bench import bench, format_report
+    from .bench import bench, format_report, record_field_threshold
 
     if not args.directory.is_dir():
         parser.error(f"{args.directory}: not a folder")
     reader = _reader(args, parser)
     try:
         report = bench(reader, args.directory, args.labels, args.repeats)
+        if args.record:
+            report["recorded"] = record_field_threshold(reader, report)
     except DigitEdgeError as exc:
         parser.error(str(exc))
     if args.json:

@@ -1,124 +1,137 @@
-"""Find the digits on one line (a ZIP code, an amount): connected components, merged and split.
+"""Cut a one-line field (a ZIP code, an amount) into atoms, and say which runs of atoms may be
+one glyph. Which runs are glyphs is then decided by recognition (lattice.py), not here.
 
-Handwriting breaks the one-blob-per-digit ideal both ways: a 5's flag or a 7's bar lifts off the
-body (merge pieces that share columns), and neighbours written close touch (split blobs much
-wider than a digit is tall at their thinnest column). Dust specks are dropped by size relative
-to the line's digits.
-
-Order matters: touching blobs are split first (only single blobs, so a digit assembled from
-pieces is never cut), then pieces are grouped.
+Handwriting breaks the one-blob-per-glyph ideal both ways: a 5's flag lifts off its body, a pen
+skips (pieces of one digit), and neighbours written close touch (one blob, two digits). So:
+blobs that share most of their columns are one atom (the pieces of a broken digit), except
+small blobs low on the line or flat in its middle, which may be a decimal point, a comma or a
+hyphen written under or beside a digit; a blob wide enough to hold two digits is cut at its
+thinnest columns into several atoms. Any run of up to MAX_RUN neighbouring atoms is a candidate
+glyph when they are close enough to belong together.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import BlankImageError
 from .ink import Component, Ink, label_components
+from .normalize import stroke_width
 
-SPECK_AREA = 0.03     # a blob under 3% of the largest blob's area...
-SPECK_SIZE = 0.35     # ...and under 35% of the line height on both sides is noise
-FRAGMENT = 0.6        # a blob under 60% of the line height is a piece of a digit (a 5's flag)...
-REACH = 0.35          # ...joining the nearest digit within 35% of the line height
-MERGE_OVERLAP = 0.5   # full-height blobs sharing >= half the narrower one's columns are one digit
-SPLIT_WIDTH = 1.5     # a blob wider than 1.5 line heights holds more than one digit...
-MIN_PIECE = 0.3       # ...and is cut at its thinnest column, no closer than 0.3 heights to an end
+SPECK_STROKES = 0.3   # a blob under 0.3 squared stroke widths of ink is scanner noise
+TALL = 0.55           # blobs at least 55% as tall as the tallest set the line's height
+MERGE_OVERLAP = 0.5   # blobs sharing >= half the narrower one's columns are one atom...
+MARK_HEIGHT = 0.5     # ...unless the smaller is under half the line height and low or flat
+CUT_WIDTH = 0.75      # a blob wider than 0.75 line heights may hold two digits...
+CUT_MARGIN = 0.2      # ...cut no closer than 0.2 line heights to its ends or another cut
+MAX_CUTS = 3          # at most this many cuts per blob, at its thinnest columns
+MAX_RUN = 3           # a glyph is at most this many atoms
+JOIN_GAP = 0.15       # atoms of different blobs join only when at most 0.15 heights apart...
+JOIN_WIDTH = 1.5      # ...and the glyph they make is at most 1.5 line heights wide
 
 
 @dataclass(frozen=True)
-class Segment:
-    """One digit's pixels: a boolean mask the size of the image, and its box (x0, y0, x1, y1)."""
+class Line:
+    """The line the field is written on, in working-image pixels."""
 
+    height: float   # typical digit height
+    top: float      # where digits start...
+    base: float     # ...and end (the baseline)
+    stroke: float   # typical pen width
+
+
+@dataclass(frozen=True)
+class Atom:
+    """A piece of ink that is never split further: its box and its mask inside that box."""
+
+    box: tuple[int, int, int, int]  # (x0, y0, x1, y1), x1/y1 exclusive
+    mask: np.ndarray                # (y1 - y0, x1 - x0) bool
+    blob: int                       # atoms cut from one blob share this number
+
+
+@dataclass(frozen=True)
+class Glyph:
+    """A candidate glyph: atoms[first:last] joined."""
+
+    first: int
+    last: int
+    box: tuple[int, int, int, int]
     mask: np.ndarray
-    box: tuple[int, int, int, int]  # x1, y1 exclusive, in working-image pixels
 
 
-def segment_line(ink: Ink, name: str = "image") -> list[Segment]:
-    """The digits of a one-line field, left to right. Raises BlankImageError if none is found."""
+def find_atoms(ink: Ink, name: str = "image") -> tuple[list[Atom], Line]:
+    """The field's atoms, left to right, and its line. Raises BlankImageError if there is no ink."""
     labels, components = label_components(ink.mask)
     if not components:
         raise BlankImageError(f"{name}: blank, no ink found")
-    largest = max(c.area for c in components)
-    heights = np.array([c.box[3] - c.box[1] for c in components])
-    solid = heights[[c.area >= 0.2 * largest for c in components]]
-    line_height = float(np.max(solid))
-    kept = [c for c in components
-            if not (c.area < SPECK_AREA * largest
-                    and max(c.box[2] - c.box[0], c.box[3] - c.box[1]) < SPECK_SIZE * line_height)]
-    labels, pieces = _split_touching(labels, kept, line_height)
-    segments = []
-    for group in _group_pieces(pieces, labels, line_height):
-        mask = np.isin(labels, [c.label for c in group])
-        box = _box(mask)
-        if box is not None:
-            segments.append(Segment(mask, box))
-    if not segments:
+    stroke = max(1.0, stroke_width(ink.mask))
+    kept = [c for c in components if c.area >= SPECK_STROKES * stroke * stroke]
+    if not kept:
         raise BlankImageError(f"{name}: blank, only specks of noise found")
-    return sorted(segments, key=lambda s: (s.box[0] + s.box[2]) / 2)
+    line = _line(kept, stroke)
+    atoms: list[Atom] = []
+    for blob, group in enumerate(_merge_overlapping(kept, line)):
+        box = _union_box([c.box for c in group])
+        x0, y0, x1, y1 = box
+        mask = np.isin(labels[y0:y1, x0:x1], [c.label for c in group])
+        atoms += _cut(mask, box, blob, line)
+    atoms.sort(key=lambda a: (a.box[0] + a.box[2]) / 2)
+    return atoms, line
 
 
-def _group_pieces(components: list[Component], labels: np.ndarray,
-                  line_height: float) -> list[list[Component]]:
-    """Group blobs into digits: blobs sharing columns are merged; a group still under FRAGMENT
-    line heights (a 5's flag) joins the digit whose ink comes nearest, within REACH."""
-    groups = _merge_overlapping(components)
-    heights = [max(c.box[3] for c in g) - min(c.box[1] for c in g) for g in groups]
-    tall = [g for g, h in zip(groups, heights, strict=True) if h >= FRAGMENT * line_height]
-    short = [g for g, h in zip(groups, heights, strict=True) if h < FRAGMENT * line_height]
-    if not tall:
-        return groups
-    points = [_sample_points(labels, group) for group in tall]
-    orphans: list[list[Component]] = []
-    for piece in short:
-        mine = _sample_points(labels, piece)
-        distances = [_nearest(mine, theirs) for theirs in points]
-        best = int(np.argmin(distances))
-        if distances[best] <= REACH * line_height:
-            tall[best] += piece
-        else:
-            orphans.append(piece)
-    return tall + orphans
+def candidate_glyphs(atoms: list[Atom], line: Line) -> list[Glyph]:
+    """Every run of up to MAX_RUN neighbouring atoms that may be one glyph; single atoms always."""
+    glyphs = []
+    for first in range(len(atoms)):
+        for last in range(first + 1, min(first + MAX_RUN, len(atoms)) + 1):
+            run = atoms[first:last]
+            if last - first > 1 and not _may_join(run, line):
+                break
+            glyphs.append(_join(run, first, last))
+    return glyphs
 
 
-def _split_touching(labels: np.ndarray, components: list[Component],
-                    line_height: float) -> tuple[np.ndarray, list[Component]]:
-    """Cut blobs much wider than a digit (touching neighbours) at their thinnest column.
-
-    Returns a relabelled copy of `labels` and the new list of blobs.
-    """
-    if all(c.box[2] - c.box[0] <= SPLIT_WIDTH * line_height for c in components):
-        return labels, components
-    labels = labels.copy()
-    next_label = int(labels.max()) + 1
-    queue, done = list(components), []
-    while queue:
-        c = queue.pop()
-        x0, y0, x1, y1 = c.box
-        if x1 - x0 <= SPLIT_WIDTH * line_height:
-            done.append(c)
-            continue
-        window = labels[y0:y1, x0:x1]
-        own = window == c.label
-        margin = max(1, int(MIN_PIECE * line_height))
-        columns = own.sum(axis=0)[margin:-margin].astype(np.float64)
-        # prefer the middle among equally thin columns: a cut near the ends leaves a sliver
-        position = np.arange(columns.size) - (columns.size - 1) / 2
-        cut = margin + int(np.argmin(columns + 1e-3 * np.abs(position)))
-        right = own.copy()
-        right[:, :cut] = False
-        window[right] = next_label
-        for label, part in ((c.label, own & ~right), (next_label, right)):
-            box = _box(part)
-            if box is not None:
-                box = (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0)
-                queue.append(Component(label, int(part.sum()), box))
-        next_label += 1
-    return labels, done
+def _may_join(run: list[Atom], line: Line) -> bool:
+    box = _union_box([a.box for a in run])
+    if box[2] - box[0] > JOIN_WIDTH * line.height:
+        return False
+    for left, right in itertools.pairwise(run):
+        if left.blob != right.blob and right.box[0] - left.box[2] > JOIN_GAP * line.height:
+            return False
+    return True
 
 
-def _merge_overlapping(components: list[Component]) -> list[list[Component]]:
+def _join(run: list[Atom], first: int, last: int) -> Glyph:
+    box = _union_box([a.box for a in run])
+    mask = np.zeros((box[3] - box[1], box[2] - box[0]), dtype=bool)
+    for atom in run:
+        x0, y0, x1, y1 = atom.box
+        mask[y0 - box[1]:y1 - box[1], x0 - box[0]:x1 - box[0]] |= atom.mask
+    return Glyph(first, last, box, mask)
+
+
+def _line(components: list[Component], stroke: float) -> Line:
+    heights = np.array([c.box[3] - c.box[1] for c in components], dtype=np.float64)
+    tall = [c for c, h in zip(components, heights, strict=True) if h >= TALL * heights.max()]
+    return Line(float(np.median([c.box[3] - c.box[1] for c in tall])),
+                float(np.median([c.box[1] for c in tall])),
+                float(np.median([c.box[3] for c in tall])), stroke)
+
+
+def is_mark_like(box: tuple[int, int, int, int], line: Line) -> bool:
+    """Small and low on the line (a point or comma) or small and flat (a hyphen)."""
+    x0, y0, x1, y1 = box
+    height, width = y1 - y0, x1 - x0
+    if height >= MARK_HEIGHT * line.height:
+        return False
+    centre = ((y0 + y1) / 2 - line.top) / max(line.height, 1.0)
+    return centre >= 0.6 or width >= 1.5 * height
+
+
+def _merge_overlapping(components: list[Component], line: Line) -> list[list[Component]]:
     """Union blobs whose column ranges overlap enough: the pieces of one broken digit."""
     parent = list(range(len(components)))
 
@@ -128,12 +141,13 @@ def _merge_overlapping(components: list[Component]) -> list[list[Component]]:
             i = parent[i]
         return i
 
+    marks = [is_mark_like(c.box, line) for c in components]
     for i, a in enumerate(components):
         for j in range(i + 1, len(components)):
             b = components[j]
             overlap = min(a.box[2], b.box[2]) - max(a.box[0], b.box[0])
             narrower = min(a.box[2] - a.box[0], b.box[2] - b.box[0])
-            if overlap >= MERGE_OVERLAP * narrower:
+            if overlap >= MERGE_OVERLAP * narrower and not (marks[i] or marks[j]):
                 parent[root(j)] = root(i)
     groups: dict[int, list[Component]] = {}
     for i, component in enumerate(components):
@@ -141,27 +155,38 @@ def _merge_overlapping(components: list[Component]) -> list[list[Component]]:
     return list(groups.values())
 
 
-def _sample_points(labels: np.ndarray, group: list[Component], limit: int = 400) -> np.ndarray:
-    """Up to `limit` (y, x) pixel coordinates of the group's ink, evenly spread."""
-    chunks = []
-    for c in group:
-        x0, y0, x1, y1 = c.box
-        ys, xs = np.nonzero(labels[y0:y1, x0:x1] == c.label)
-        chunks.append(np.stack([ys + y0, xs + x0], axis=1))
-    points = np.concatenate(chunks)
-    step = max(1, len(points) // limit)
-    return points[::step].astype(np.float32)
+def _cut(mask: np.ndarray, box: tuple[int, int, int, int], blob: int, line: Line) -> list[Atom]:
+    """Cut a blob wide enough for two digits at up to MAX_CUTS of its thinnest columns."""
+    width = mask.shape[1]
+    margin = max(2, int(CUT_MARGIN * line.height))
+    if width <= CUT_WIDTH * line.height or width < 2 * margin + 1 or \
+            is_mark_like(box, line):
+        return [Atom(box, mask, blob)]
+    columns = mask.sum(axis=0).astype(np.float64)
+    order = np.argsort(columns[margin:width - margin], kind="stable") + margin
+    cuts: list[int] = []
+    for column in order:
+        if columns[column] > 3 * line.stroke:
+            break
+        if all(abs(column - c) >= margin for c in cuts):
+            cuts.append(int(column))
+            if len(cuts) == MAX_CUTS:
+                break
+    atoms = []
+    edges = [0, *sorted(cuts), width]
+    for left, right in itertools.pairwise(edges):
+        part = mask[:, left:right]
+        rows = np.flatnonzero(part.any(axis=1))
+        cols = np.flatnonzero(part.any(axis=0))
+        if rows.size == 0:
+            continue
+        piece = part[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        x0 = box[0] + left + int(cols[0])
+        y0 = box[1] + int(rows[0])
+        atoms.append(Atom((x0, y0, x0 + piece.shape[1], y0 + piece.shape[0]), piece, blob))
+    return atoms
 
 
-def _nearest(a: np.ndarray, b: np.ndarray) -> float:
-    """The smallest distance between two point sets, in pixels."""
-    d = ((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2)
-    return float(np.sqrt(d.min()))
-
-
-def _box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(mask.any(axis=0))
-    return int(cols[0]), int(rows[0]), int(cols[-1] + 1), int(rows[-1] + 1)
+def _union_box(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes),
+            max(b[2] for b in boxes), max(b[3] for b in boxes))

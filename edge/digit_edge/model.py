@@ -35,6 +35,13 @@ class ModelSpec:
         value = self.manifest.get("min_confidence")
         return float(value) if isinstance(value, int | float) else 0.0
 
+    @property
+    def field_min_confidence(self) -> float:
+        """The recommended field threshold (`digit-edge bench --record` measures it on held-out
+        fields); 0 (reject no field for its confidence) when none was recorded."""
+        value = self.manifest.get("field_min_confidence")
+        return float(value) if isinstance(value, int | float) else 0.0
+
 
 def resolve(model: str | os.PathLike | None = None) -> ModelSpec:
     """The model to use for `model`, verified against its manifest's sha256.
@@ -58,7 +65,7 @@ def resolve(model: str | os.PathLike | None = None) -> ModelSpec:
         manifest = _read_manifest(sidecar)
         for name, entry in manifest.get("variants", {}).items():
             if isinstance(entry, dict) and entry.get("file") == path.name:
-                _verify(path, entry, sidecar)
+                verify_file(path, entry, sidecar)
                 return ModelSpec(path, name, manifest)
     return ModelSpec(path, None, {})
 
@@ -68,15 +75,8 @@ def open_session(spec: ModelSpec, threads: int | None = None):
     contract. threads: intra-op threads (None = onnxruntime's default, one per physical core)."""
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.inter_op_num_threads = 1
-    if threads is not None:
-        options.intra_op_num_threads = threads
-    options.log_severity_level = 3  # warnings about unused initialisers are not the user's concern
     try:
-        session = ort.InferenceSession(str(spec.path), sess_options=options,
+        session = ort.InferenceSession(str(spec.path), sess_options=session_options(threads),
                                        providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
         raise ModelError(f"model {spec.path}: onnxruntime cannot load it ({_first_line(exc)})") \
@@ -90,6 +90,21 @@ def open_session(spec: ModelSpec, threads: int | None = None):
         raise ModelError(f"model {spec.path}: expected output `probabilities` [N, 10], found "
                          f"{outputs[0].name} {outputs[0].shape}")
     return session
+
+
+def session_options(threads: int | None):
+    """CPU session options shared by every model of the package: full graph optimisation,
+    sequential execution, `threads` intra-op threads (None = onnxruntime's default)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.inter_op_num_threads = 1
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    options.log_severity_level = 3  # warnings about unused initialisers are not the user's concern
+    return options
 
 
 def sha256(path: Path) -> str:
@@ -111,7 +126,7 @@ def _from_manifest(manifest_path: Path, variant: str | None) -> ModelSpec:
     if not isinstance(entry, dict) or "file" not in entry:
         raise ModelError(f"{manifest_path}: variant {variant!r} names no file")
     path = manifest_path.parent / entry["file"]
-    _verify(path, entry, manifest_path)
+    verify_file(path, entry, manifest_path)
     return ModelSpec(path, variant, manifest)
 
 
@@ -128,7 +143,8 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
-def _verify(path: Path, entry: dict[str, Any], manifest_path: Path) -> None:
+def verify_file(path: Path, entry: dict[str, Any], manifest_path: Path) -> None:
+    """Raise unless `path` exists and its sha256 is the one `entry` of `manifest_path` lists."""
     if not path.is_file():
         raise ModelNotFoundError(f"model file {path}: missing (listed in {manifest_path})")
     expected = entry.get("sha256")

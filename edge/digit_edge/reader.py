@@ -3,33 +3,56 @@
     reader = DigitReader()                  # bundled int8 model, its recommended min_confidence
     res = reader.classify(batch)            # (N, 28, 28) MNIST arrays, or a list of images/paths
     res.digits, res.confidences, res.probabilities
-    field = reader.read_field("zip.png")    # field.text == "60614", "?" where rejected
+    field = reader.read_field("env.png", format="zip+4")
+    field.text, field.confidence, field.rejected, field.chars, field.value
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 import numpy as np
 from PIL import Image
 
 from .errors import ArrayError, DigitEdgeError, InputError
-from .field import segment_line
+from .field import Atom, Glyph, Line, candidate_glyphs, find_atoms
+from .formats import FieldFormat, parse_format
+from .glyphs import KINDS, open_glyph_model
 from .imaging import ImageLike, describe, load_gray
-from .ink import find_ink
+from .ink import Ink, find_ink
+from .lattice import (
+    OTHER,
+    SKIP,
+    Path,
+    char_options,
+    cut_prior,
+    geometry_prior,
+    kind_weights,
+    search,
+    share,
+)
 from .model import ModelSpec, open_session, resolve
 from .normalize import as_mnist_batch, fit_to_frame, normalize
 
 FIELD_MAX_SIDE = 2400         # a field is analysed at most this wide...
 FIELD_MAX_PIXELS = 600_000    # ...and this large: digit heights of ~100 px are plenty
 BATCH = 256                   # inference batch: bounded memory, near-full throughput
+NOT_A_DIGIT = 0.1             # classify(): the glyph model gives the digit kind under 10%...
+DIGIT_WORTH_READING = 0.01    # read_field(): the digit model reads glyphs a digit may be
+FORCED = 10.0                 # a format's best reading 10x less likely than what is written
+                              # would be a guess shaped to the format: the field is rejected
 
 
 @dataclass(frozen=True)
 class Classification:
-    """Per input: digit (-1 rejected or unreadable), confidence, probabilities (N, 10).
+    """Per input: digit (-1 rejected or unreadable), confidence, probabilities (N, 10), and
+    kind: "digit", a mark (".", ",", "-", "$") or "other" as the glyph model sees it; an input
+    that is no digit is rejected whatever the digit model's confidence (unless min_confidence
+    is 0, which accepts every input).
 
     errors maps the index of each input that could not be read to its message; those rows have
     digit -1, confidence NaN and probabilities NaN.
@@ -40,6 +63,7 @@ class Classification:
     probabilities: np.ndarray   # (N, 10) float32
     min_confidence: float
     errors: dict[int, str] = field(default_factory=dict)
+    kinds: np.ndarray | None = None  # (N,) str; None when the caller gave no glyph kinds
 
     @property
     def ok(self) -> np.ndarray:
@@ -62,9 +86,28 @@ class FieldDigit:
 
 
 @dataclass(frozen=True)
+class FieldChar:
+    kind: str                        # "digit", "mark", or "other" (neither: shown as "?")
+    value: str                       # "7", "-", ".", ",", "$" or "?"
+    confidence: float
+    box: tuple[int, int, int, int]   # (x0, y0, x1, y1) in the input image's pixels, x1/y1 exclusive
+
+
+@dataclass(frozen=True)
 class FieldReading:
-    text: str                        # the digits left to right, "?" for each rejected one
-    digits: list[FieldDigit]
+    """A field read left to right. text is canonical for its format ("12345-6789", "$1,234.56"),
+    with "?" for each character read below min_confidence. confidence is for the whole field:
+    accept it or send it to a person. rejected says the field cannot be trusted (it does not
+    fit its format, or its confidence is below the field threshold), reason says why."""
+
+    text: str
+    digits: list[FieldDigit]         # the digit characters only, as before marks were read
+    confidence: float = 0.0
+    chars: list[FieldChar] = field(default_factory=list)
+    value: Decimal | None = None     # an amount's value; None for other formats and rejects
+    format: str | None = None
+    rejected: bool = False
+    reason: str | None = None
 
 
 class DigitReader:
@@ -85,6 +128,8 @@ class DigitReader:
         self.session = open_session(self.spec, threads)
         self.min_confidence = (self.spec.min_confidence if min_confidence is None
                                else float(min_confidence))
+        self.field_min_confidence = self.spec.field_min_confidence
+        self.glyphs = open_glyph_model(self.spec.path, threads)
 
     # -- single digits -------------------------------------------------------------------------
 
@@ -95,7 +140,7 @@ class DigitReader:
         others: it is listed in .errors. A wrongly shaped or typed array batch raises ArrayError.
         """
         batch, errors = self.prepare(inputs)
-        return self.decide(self.predict(batch), errors)
+        return self.decide(self.predict(batch), errors, kinds=self.glyphs.kinds(batch))
 
     def prepare(self, inputs) -> tuple[np.ndarray, dict[int, str]]:
         """(N, 28, 28) float32 MNIST batch and {index: message} for inputs that failed."""
@@ -126,12 +171,23 @@ class DigitReader:
         return out
 
     def decide(self, probabilities: np.ndarray, errors: dict[int, str] | None = None,
-               min_confidence: float | None = None) -> Classification:
-        """Apply the reject option: digits below min_confidence become -1."""
+               min_confidence: float | None = None,
+               kinds: np.ndarray | None = None) -> Classification:
+        """Apply the reject option: digits below min_confidence become -1, and so do inputs the
+        glyph model's `kinds` (N, 6) call no digit, unless the threshold is 0 (accept everything:
+        the digit model's reading of every input, as before the glyph model)."""
         threshold = self.min_confidence if min_confidence is None else min_confidence
         probabilities = probabilities.astype(np.float32, copy=True)
         confidences = probabilities.max(axis=1) if len(probabilities) else np.zeros(0, np.float32)
         digits = np.where(confidences >= threshold, probabilities.argmax(axis=1), -1)
+        names = None
+        if kinds is not None:
+            not_digit = kinds[:, 0] < NOT_A_DIGIT
+            if threshold > 0:
+                digits = np.where(not_digit, -1, digits)
+            best_other = kinds[:, 1:].argmax(axis=1) + 1
+            names = np.array([KINDS[k] if no else "digit"
+                              for k, no in zip(best_other, not_digit, strict=True)], dtype=object)
         errors = dict(errors or {})
         if errors:
             rows = list(errors)
@@ -139,39 +195,80 @@ class DigitReader:
             confidences[rows] = np.nan
             probabilities[rows] = np.nan
         return Classification(digits.astype(np.int64), confidences, probabilities, threshold,
-                              errors)
+                              errors, names)
 
-    # -- fields of several digits --------------------------------------------------------------
+    # -- fields of several digits and marks ---------------------------------------------------
 
-    def read_field(self, item: ImageLike, min_confidence: float | None = None) -> FieldReading:
-        """Read a one-line field of digits (path, PIL image or array), left to right.
+    def read_field(self, item: ImageLike, format: str | None = None, *,
+                   expected_digits: int | None = None, min_confidence: float | None = None,
+                   field_min_confidence: float | None = None) -> FieldReading:
+        """Read a one-line field (path, PIL image or array): digits and marks, left to right.
 
-        min_confidence overrides the reader's threshold for this call. Raises an InputError
-        subclass when the image cannot be read or holds no ink.
+        format: None (what is written, digits and marks), "zip", "zip+4", "amount" or "digits";
+        expected_digits=N for other fixed-length numbers. min_confidence: below it a character
+        shows as "?" (default: the reader's); field_min_confidence: below it the whole field is
+        rejected (default: the manifest's recommended field threshold). Raises FormatError for
+        an unknown format, an InputError subclass when the image cannot be read or holds no ink.
         """
+        fmt = parse_format(format, expected_digits)
         name = describe(item)
         if isinstance(item, np.ndarray) and item.ndim not in (2, 3):
             raise ArrayError(f"{name}: a field must be one image (H, W) or (H, W, 1|3|4)")
         gray, scale = load_gray(item, FIELD_MAX_SIDE, FIELD_MAX_PIXELS)
         ink = find_ink(gray, name)
-        segments = segment_line(ink, name)
-        batch = np.stack([fit_to_frame(_digit_strength(ink.strength, s.mask), s.mask)
-                          for s in segments])
-        result = self.decide(self.predict(batch), min_confidence=min_confidence)
-        digits = []
-        for segment, digit, confidence in zip(segments, result.digits, result.confidences,
-                                              strict=True):
-            box = tuple(round(v * scale) for v in segment.box)
-            digits.append(FieldDigit(None if digit < 0 else int(digit), float(confidence), box))
-        text = "".join("?" if d.digit is None else str(d.digit) for d in digits)
-        return FieldReading(text, digits)
+        atoms, line = find_atoms(ink, name)
+        glyphs = candidate_glyphs(atoms, line)
+        options, totals = self._glyph_options(ink, atoms, glyphs, line, fmt)
+        free = FieldFormat(None)
+        unconstrained = search(len(atoms), glyphs, options, totals, free)
+        constrained = (search(len(atoms), glyphs, options, totals, fmt) if fmt != free
+                       else unconstrained)
+        threshold = self.min_confidence if min_confidence is None else min_confidence
+        field_threshold = (self.field_min_confidence if field_min_confidence is None
+                           else field_min_confidence)
+        forced = constrained and not fmt.accepts(unconstrained[0].chars) and \
+            unconstrained[0].score - constrained[0].score > math.log(FORCED)
+        if not constrained or forced:
+            best = unconstrained[0]
+            reading = _field_reading(best, free, scale, threshold,
+                                     share(best, free, unconstrained))
+            return replace(reading, format=fmt.label if fmt != free else None, rejected=True,
+                           reason=fmt.why_not(best.chars), value=None)
+        best = constrained[0]
+        confidence = share(best, fmt, unconstrained, constrained)
+        reading = _field_reading(best, fmt, scale, threshold, confidence)
+        if confidence < field_threshold:
+            return replace(reading, rejected=True, value=None,
+                           reason=f"confidence {confidence:.3f} is below the field threshold "
+                           f"{field_threshold:.3f}")
+        return reading
 
-    def read_fields(self, items: Iterable[ImageLike]) -> list[FieldReading | DigitEdgeError]:
+    def _glyph_options(self, ink: Ink, atoms: list[Atom], glyphs: list[Glyph], line: Line,
+                       fmt: FieldFormat) -> tuple[list[list[tuple[str, float]]], list[float]]:
+        """Each candidate glyph's characters and probabilities: the glyph model and the geometry
+        say which kind it is; the digit model, run only where a digit is plausible, which digit."""
+        batch = np.stack([fit_to_frame(_digit_strength(ink.strength, g), g.mask) for g in glyphs])
+        priors = np.stack([geometry_prior(g.box, line) * cut_prior(g, atoms) for g in glyphs])
+        kinds = kind_weights(self.glyphs.kinds(batch), priors)
+        wanted = np.flatnonzero(kinds[:, 0] >= DIGIT_WORTH_READING * kinds.sum(axis=1))
+        digits: list[np.ndarray | None] = [None] * len(glyphs)
+        if wanted.size:
+            for index, probs in zip(wanted, self.predict(batch[wanted]), strict=True):
+                digits[index] = probs
+        skip = fmt != FieldFormat(None)
+        options = [char_options(k, d, skip)
+                   for k, d in zip(kinds, digits, strict=True)]
+        return options, [float(t) for t in kinds.sum(axis=1)]
+
+    def read_fields(self, items: Iterable[ImageLike], format: str | None = None, *,
+                    expected_digits: int | None = None
+                    ) -> list[FieldReading | DigitEdgeError]:
         """read_field over many inputs; a failed one yields its error, the rest go on."""
+        parse_format(format, expected_digits)  # a bad format is the caller's error, raised once
         results: list[FieldReading | DigitEdgeError] = []
         for item in items:
             try:
-                results.append(self.read_field(item))
+                results.append(self.read_field(item, format, expected_digits=expected_digits))
             except InputError as exc:
                 results.append(exc)
             except Exception as exc:  # a bug or an exotic file must not lose the other fields
@@ -184,11 +281,51 @@ def unexpected(item: ImageLike, exc: Exception) -> str:
     return f"{describe(item)}: could not be read ({type(exc).__name__}: {exc})"
 
 
-def _digit_strength(strength: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The segment's ink plus its faint anti-aliased rim, without the neighbours' ink."""
+def _digit_strength(strength: np.ndarray, glyph: Glyph) -> np.ndarray:
+    """The glyph's ink plus its faint anti-aliased rim, without the neighbours' ink."""
+    x0, y0, x1, y1 = glyph.box
+    mask = glyph.mask
     grown = mask.copy()
     grown[1:] |= mask[:-1]
     grown[:-1] |= mask[1:]
     grown[:, 1:] |= grown[:, :-1]
     grown[:, :-1] |= grown[:, 1:]
-    return np.where(grown, strength, 0.0).astype(np.float32)
+    return np.where(grown, strength[y0:y1, x0:x1], 0.0).astype(np.float32)
+
+
+def _field_reading(path: Path, fmt: FieldFormat, scale: float, threshold: float,
+                   confidence: float) -> FieldReading:
+    """A FieldReading of one lattice path in `fmt`: characters below `threshold` show as "?"."""
+    chars = []
+    for reading in path.readings:
+        if reading.char == SKIP:
+            continue
+        box = tuple(round(v * scale) for v in reading.glyph.box)
+        kind = ("digit" if reading.char.isdigit() else
+                "other" if reading.char == OTHER else "mark")
+        chars.append(FieldChar(kind, reading.char, reading.probability, box))
+    text = fmt.text(path.chars)
+    if fmt.name == "amount":  # a separator's role is where it stands, whatever the pen made
+        roles = iter(c for c in text if c in ".,")
+        chars = [replace(c, value=next(roles)) if c.value in ".," else c for c in chars]
+    digits = [FieldDigit(int(c.value) if c.confidence >= threshold else None, c.confidence, c.box)
+              for c in chars if c.kind == "digit"]
+    text = _mark_rejected(text, chars, threshold)
+    return FieldReading(text, digits, confidence, chars,
+                        fmt.value(path.chars) if fmt.accepts(path.chars) else None,
+                        fmt.label if fmt != FieldFormat(None) else None)
+
+
+def _mark_rejected(text: str, chars: list[FieldChar], threshold: float) -> str:
+    """text with "?" for each character read below the threshold, or read as no digit or mark.
+    Characters the format adds (ZIP+4's hyphen when none was written) are kept as they are."""
+    shown, index = [], 0
+    for text_char in text:
+        if index < len(chars) and chars[index].value == text_char:
+            char = chars[index]
+            index += 1
+            rejected = char.confidence < threshold or char.kind == "other"
+            shown.append("?" if rejected else text_char)
+        else:
+            shown.append(text_char)
+    return "".join(shown)

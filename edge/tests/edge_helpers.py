@@ -49,3 +49,34 @@ def field(digits: list[np.ndarray], gaps: list[int], height: int = 16, scale: in
         x += piece.shape[1] + (gaps[index] if index < len(gaps) else 0)
     paper = Image.fromarray(((1 - 0.9 * np.clip(line, 0, 1)) * 255).astype(np.uint8))
     return paper.resize((paper.width * scale, paper.height * scale), Image.BICUBIC), boxes
+
+
+def written(text: str, digits: np.ndarray, labels: np.ndarray, seed: int = 0,
+            height: int = 28, gap: float = 0.25) -> Image.Image:
+    """`text` ("$1,234.56", "12345-6789") as a hand writes it: real digits of each label, pen-drawn
+    marks (edge/bench/pen.py, the same pen the field sets use), scanned 2.5x, dark on light."""
+    pen = _pen()
+    rng = np.random.default_rng(seed)
+    picks = {d: iter(np.flatnonzero(labels == d)) for d in range(10)}
+    glyphs, width = [], max(2.0, height / 9)
+    for char in text:
+        if char == " ":
+            glyphs.append((np.zeros((height, int(0.6 * height)), np.float32), 0.0))
+        elif char.isdigit():
+            glyphs.append((pen.digit_ink(digits[next(picks[int(char)])], height), 0.0))
+        else:
+            glyphs.append(pen.mark_ink(char, height, width, rng))
+    ink = pen.compose(glyphs, [gap * height] * (len(glyphs) - 1), height)
+    return pen.scan(ink, rng, 2.5)
+
+
+def _pen():
+    """edge/bench/pen.py: a dev tool, not part of the installed package."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "pen.py"
+    spec = importlib.util.spec_from_file_location("edge_bench_pen", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -51,7 +51,8 @@ def test_classify_json_schema(digit_dir, capsys):
     rows = json_lines(capsys.readouterr().out)
     assert len(rows) == 6
     for row in rows:
-        assert set(row) == {"path", "digit", "confidence"}
+        assert set(row) == {"path", "digit", "confidence", "kind"}   # "kind" added, none gone
+        assert row["kind"] in ("digit", ".", ",", "-", "$", "other")
         assert isinstance(row["path"], str) and row["path"].endswith((".png", ".jpg"))
         assert row["digit"] is None or (isinstance(row["digit"], int) and 0 <= row["digit"] <= 9)
         assert isinstance(row["confidence"], float) and 0 <= row["confidence"] <= 1
@@ -62,9 +63,15 @@ def test_read_json_schema(field_dir, capsys):
     rows = json_lines(capsys.readouterr().out)
     assert [r["path"] for r in rows] == [str(field_dir / "f0.png"), str(field_dir / "f1.png")]
     for row in rows:
-        assert set(row) == {"path", "text", "digits"} and len(row["digits"]) == 5
+        assert {"path", "text", "digits"} <= set(row) and len(row["digits"]) == 5
+        assert set(row) - {"path", "text", "digits"} == {
+            "confidence", "rejected", "reason", "format", "value", "chars"}
         assert row["text"] == "".join("?" if d["digit"] is None else str(d["digit"])
                                       for d in row["digits"])
+        assert 0 <= row["confidence"] <= 1 and row["rejected"] is False and row["format"] is None
+        assert [c["kind"] for c in row["chars"]] == ["digit"] * 5
+        for char in row["chars"]:
+            assert set(char) == {"kind", "value", "confidence", "box"}
         for digit in row["digits"]:
             assert set(digit) == {"digit", "confidence", "box"}
             assert len(digit["box"]) == 4 and all(isinstance(v, int) for v in digit["box"])
@@ -114,6 +121,8 @@ def test_an_empty_folder_exits_1(tmp_path, capsys):
     [], ["classify"], ["frobnicate", "x"], ["classify", "x.png", "--threads", "0"],
     ["classify", "x.png", "--threads", "two"], ["read", "x.png", "--min-confidence", "1.5"],
     ["classify", "x.png", "--model", "/no/such/model.onnx"], ["bench", "."],
+    ["read", "x.png", "--format", "postcode"], ["read", "x.png", "--expected-digits", "0"],
+    ["read", "x.png", "--format", "zip", "--expected-digits", "5"],
 ])
 def test_usage_errors_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -151,3 +160,59 @@ def test_bench_with_bad_labels_exits_2(digit_dir, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["bench", str(digit_dir), "--labels", str(tmp_path / "labels.csv")])
     assert exit_info.value.code == 2 and "missing" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def marked_dir(tmp_path_factory, train_digits):
+    """Fields with pen-drawn marks and a format column, as edge/bench/make_fields.py writes."""
+    from edge_helpers import written
+
+    folder = tmp_path_factory.mktemp("marked")
+    rows = [("a.png", "$1,234.56", "amount"), ("b.png", "12345-6789", "zip+4"),
+            ("c.png", "60614", "zip"), ("d.png", "12.50", "")]
+    with (folder / "labels.csv").open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["file", "label", "format"])
+        for index, (name, label, fmt) in enumerate(rows):
+            written(label, *train_digits, seed=index).save(folder / name)
+            writer.writerow([name, label, fmt])
+    return folder
+
+
+def test_read_with_a_format_in_json(marked_dir, capsys):
+    assert main(["read", str(marked_dir / "a.png"), "--format", "amount", "--json",
+                 "--min-confidence", "0"]) == 0
+    row = json_lines(capsys.readouterr().out)[0]
+    assert row["text"] == "$1,234.56" and row["value"] == "1234.56" and row["format"] == "amount"
+    assert [c["value"] for c in row["chars"]] == list("$1,234.56")
+    assert {c["kind"] for c in row["chars"]} == {"mark", "digit"} and len(row["digits"]) == 6
+
+
+def test_a_rejected_field_says_why_in_plain_output(marked_dir, capsys):
+    assert main(["read", str(marked_dir / "a.png"), "--format", "zip"]) == 0
+    path, _text, reason = capsys.readouterr().out.rstrip("\n").split("\t")
+    assert path.endswith("a.png") and reason.startswith("rejected: read ")
+
+
+def test_bench_fields_reports_read_rates_and_records_the_threshold(marked_dir, tmp_path, capsys):
+    shutil.copytree(BUNDLED, tmp_path / "models")
+    assert main(["bench", str(marked_dir), "--labels", str(marked_dir / "labels.csv"),
+                 "--repeats", "1", "--json", "--record", "--model",
+                 str(tmp_path / "models")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["by_format"]) == {"amount", "zip+4", "zip", "free"}
+    assert set(report["read_rate"]) == {"0.005", "0.01", "0.02"}
+    manifest = json.loads((tmp_path / "models" / "manifest.json").read_text())
+    assert manifest["field_min_confidence"] == pytest.approx(
+        report["read_rate"]["0.01"]["threshold"], abs=1e-6)
+    assert manifest["field_min_confidence_basis"]["fields"] == 4
+    from digit_edge import DigitReader
+    assert DigitReader(tmp_path / "models").field_min_confidence == \
+        manifest["field_min_confidence"]
+
+
+def test_bench_labels_with_an_unknown_format_exit_2(marked_dir, tmp_path, capsys):
+    (tmp_path / "labels.csv").write_text("file,label,format\nc.png,60614,postcode\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", str(marked_dir), "--labels", str(tmp_path / "labels.csv")])
+    assert exit_info.value.code == 2 and "postcode" in capsys.readouterr().err
