@@ -2,7 +2,8 @@
 
 Builds a small competition in the Kaggle layout (solution.demo_data), then runs exactly the commands
 a user runs on the real data: tune (smoke) -> submit (smoke, using the tuned configuration) ->
-study plots -> export (prune, ONNX, int8, parity) -> `digit-edge classify` on rendered scans.
+study plots -> export (prune, ONNX, int8, parity) -> `digit-edge classify` on rendered scans ->
+`digit-edge read` of handwritten ZIP+4 codes and check amounts with the bundled model.
 Everything goes under one folder (default demo/); the committed edge models are never touched.
 
     python -m solution.demo [--out demo] [--trials 3]
@@ -10,6 +11,7 @@ Everything goes under one folder (default demo/); the committed edge models are 
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -17,6 +19,8 @@ import time
 from pathlib import Path
 
 import click
+
+MAKE_FIELDS = Path(__file__).resolve().parents[1] / "edge" / "bench" / "make_fields.py"
 
 
 class StepFailed(Exception):
@@ -80,6 +84,7 @@ def main(out_dir: str, trials: int) -> None:
         classified = run_step("digit-edge classify on rendered scans", [
             edge_cli, "classify", str(data.images_dir), "--json", "--model",
             str(models / "digits-int8.onnx")])
+        fields = read_written_fields(py, edge_cli, out / "fields")
     except StepFailed as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -93,8 +98,33 @@ def main(out_dir: str, trials: int) -> None:
     click.echo(f"Demo submission accuracy on its {data.test_rows} held-out test digits: "
                f"{accuracy:.4f}")
     click.echo(f"digit-edge (int8) on {scans} rendered scans: {scans_right:.4f} right")
+    click.echo("\ndigit-edge read, bundled model, fields of scikit-learn digits it never saw:")
+    click.echo(f"  {'format':<7} {'written':>12}  {'read':>12}  confidence")
+    for fmt, label, reading in fields:
+        shown = reading["text"] + (f"  (rejected: {reading['reason']})" if reading["rejected"]
+                                   else "")
+        click.echo(f"  {fmt:<7} {label:>12}  {shown:>12}  {reading['confidence']:.3f}")
     click.echo("(smoke profile: a width-8 net trained for seconds; `make submit` on the "
                "Kaggle data is the real thing)")
+
+
+def read_written_fields(py: str, edge_cli: str, folder: Path) -> list[tuple[str, str, dict]]:
+    """Render ZIP+4 codes and check amounts with pen-drawn marks, read each with the bundled
+    model in its format: (format, what was written, what `digit-edge read --json` said)."""
+    run_step("render handwritten ZIP+4 codes and check amounts", [
+        py, str(MAKE_FIELDS), "--source", "sklearn", "--fields", "6", "--formats",
+        "zip+4,amount", "--seed", "7", "--out", str(folder)])
+    with (folder / "labels.csv").open(newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    readings = []
+    for fmt in dict.fromkeys(row["format"] for row in rows):
+        mine = [row for row in rows if row["format"] == fmt]
+        proc = run_step(f"digit-edge read --format {fmt}", [
+            edge_cli, "read", *[str(folder / row["file"]) for row in mine], "--format", fmt,
+            "--json"])
+        for row, line in zip(mine, proc.stdout.splitlines(), strict=True):
+            readings.append((fmt, row["label"], json.loads(line)))
+    return readings
 
 
 if __name__ == "__main__":

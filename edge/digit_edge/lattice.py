@@ -25,6 +25,7 @@ MIN_OPTION = 1e-4    # characters less likely than this are not followed
 MAX_OPTIONS = 6      # nor more than this many per glyph
 BEAM = 24            # paths kept at each atom
 PRIOR_FLOOR = 1e-3   # the geometry never rules a kind out entirely
+KIND_FLOOR = 0.01    # nor does the glyph model
 CUT_COST = 0.05      # ...and this for each cut through a blob: digits touch less often than not
 JUNK_COST = 0.02     # a path pays this factor for each glyph it explains as no digit and no mark:
                      # pieces of a broken digit are otherwise "two confident junk glyphs"
@@ -93,8 +94,10 @@ def cut_prior(glyph: Glyph, atoms: list[Atom]) -> np.ndarray:
 def kind_weights(kinds: np.ndarray, prior: np.ndarray) -> np.ndarray:
     """(N, 6) the glyph model's kinds weighed by the geometry, not renormalised: a glyph that is
     implausible as every kind (a 2's bottom bar alone: hyphen-shaped, but on the baseline) keeps
-    its low weight, so paths that cut a digit into such pieces lose to the path that does not."""
-    return kinds * prior
+    its low weight, so paths that cut a digit into such pieces lose to the path that does not.
+    The glyph model is never taken as certain (KIND_FLOOR): a digit it has never seen the like
+    of (a blotted 1) can still be read as a digit where the geometry says nothing else fits."""
+    return np.maximum(kinds, KIND_FLOOR) * prior
 
 
 def char_options(kinds: np.ndarray, digits: np.ndarray | None,
@@ -134,7 +137,8 @@ def search(count: int, glyphs: list[Glyph], options: list[list[tuple[str, float]
                     if not fmt.viable(extended):
                         continue
                     reading = Reading(glyph, char, p / max(totals[index], 1e-12))
-                    cost = JUNK_COST if char in (OTHER, SKIP) else 1.0
+                    atoms = glyph.last - glyph.first  # junk made of several atoms pays per atom
+                    cost = JUNK_COST ** atoms if char in (OTHER, SKIP) else 1.0
                     at[glyph.last].append(Path(path.score + math.log(p * cost),
                                                (*path.readings, reading)))
     done = [p for p in at[count] if p.chars and fmt.accepts(p.chars)]

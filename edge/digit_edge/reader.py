@@ -42,7 +42,8 @@ FIELD_MAX_SIDE = 2400         # a field is analysed at most this wide...
 FIELD_MAX_PIXELS = 600_000    # ...and this large: digit heights of ~100 px are plenty
 BATCH = 256                   # inference batch: bounded memory, near-full throughput
 NOT_A_DIGIT = 0.1             # classify(): the glyph model gives the digit kind under 10%...
-DIGIT_WORTH_READING = 0.01    # read_field(): the digit model reads glyphs a digit may be
+DIGIT_WORTH_READING = 0.02    # read_field(): the digit model reads glyphs a digit may be
+FIELD_CHAR_MIN_CONFIDENCE = 0.5  # read_field(): a character more likely something else is "?"
 FORCED = 10.0                 # a format's best reading 10x less likely than what is written
                               # would be a guess shaped to the format: the field is rejected
 
@@ -128,6 +129,10 @@ class DigitReader:
         self.session = open_session(self.spec, threads)
         self.min_confidence = (self.spec.min_confidence if min_confidence is None
                                else float(min_confidence))
+        # a field's characters carry the kind's doubt too: the single-digit threshold would show
+        # sound digits as "?"; fields use their own unless the caller chose one
+        self.char_min_confidence = (FIELD_CHAR_MIN_CONFIDENCE if min_confidence is None
+                                    else float(min_confidence))
         self.field_min_confidence = self.spec.field_min_confidence
         self.glyphs = open_glyph_model(self.spec.path, threads)
 
@@ -206,7 +211,8 @@ class DigitReader:
 
         format: None (what is written, digits and marks), "zip", "zip+4", "amount" or "digits";
         expected_digits=N for other fixed-length numbers. min_confidence: below it a character
-        shows as "?" (default: the reader's); field_min_confidence: below it the whole field is
+        shows as "?" (default: the reader's min_confidence when one was given, else 0.5: the
+        field confidence is what accepts a field); field_min_confidence: below it the whole field is
         rejected (default: the manifest's recommended field threshold). Raises FormatError for
         an unknown format, an InputError subclass when the image cannot be read or holds no ink.
         """
@@ -223,7 +229,7 @@ class DigitReader:
         unconstrained = search(len(atoms), glyphs, options, totals, free)
         constrained = (search(len(atoms), glyphs, options, totals, fmt) if fmt != free
                        else unconstrained)
-        threshold = self.min_confidence if min_confidence is None else min_confidence
+        threshold = self.char_min_confidence if min_confidence is None else min_confidence
         field_threshold = (self.field_min_confidence if field_min_confidence is None
                            else field_min_confidence)
         forced = constrained and not fmt.accepts(unconstrained[0].chars) and \
