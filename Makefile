@@ -96,16 +96,20 @@ bench-edge: $(STAMP)
 # EDGE_SOURCE=kaggle renders train.csv rows EDGE_ROWS (every bundled member trained on them).
 # Fields: ZIP, ZIP+4 and amounts with pen-drawn marks. The field threshold is recorded into the
 # model's manifest from one half of the digits (calibration), then the other half is benched.
+# make edge-bench EDGE_SOURCE=kaggle DATA=...: the same on train.csv rows (records nothing).
 EDGE_SETS ?= build/edge
 EDGE_SOURCE ?= sklearn
 EDGE_ROWS ?= 37800-41999
 EDGE_FIELDS ?= 1000
+EDGE_CAL_FIELDS ?= 2000
 EDGE_MODEL ?=
 EDGE_ZIP_ARG = $(if $(DATA),--zip "$(DATA)",)
 EDGE_MODEL_ARG = $(if $(EDGE_MODEL),--model "$(EDGE_MODEL)",)
 EDGE_SET_ARGS = --source $(EDGE_SOURCE) --rows $(EDGE_ROWS) $(EDGE_ZIP_ARG)
 EDGE_FIELD_SET = $(EDGE_SETS)/$(EDGE_SOURCE)-fields
 EDGE_CAL_SET = $(EDGE_SETS)/$(EDGE_SOURCE)-fields-calibration
+# only digits no model trained on may set the field threshold
+EDGE_RECORD = $(if $(filter sklearn,$(EDGE_SOURCE)),--record,)
 
 .PHONY: edge-sets edge-bench edge-interim-model glyph-model
 
@@ -121,12 +125,12 @@ $(EDGE_FIELD_SET)/labels.csv: | $(STAMP)
 
 $(EDGE_CAL_SET)/labels.csv: | $(STAMP)
 	$(PY) edge/bench/make_fields.py $(EDGE_SET_ARGS) --half even --seed 0 \
-		--fields $(EDGE_FIELDS) --out $(@D)
+		--fields $(EDGE_CAL_FIELDS) --out $(@D)
 
 edge-bench: edge-sets
 	$(VENV)/bin/digit-edge bench $(EDGE_SETS)/$(EDGE_SOURCE)-checkset \
 		--labels $(EDGE_SETS)/$(EDGE_SOURCE)-checkset/labels.csv $(EDGE_MODEL_ARG) $(THREADS_ARG)
-	$(VENV)/bin/digit-edge bench $(EDGE_CAL_SET) --labels $(EDGE_CAL_SET)/labels.csv --record \
+	$(VENV)/bin/digit-edge bench $(EDGE_CAL_SET) --labels $(EDGE_CAL_SET)/labels.csv $(EDGE_RECORD) \
 		--repeats 1 $(EDGE_MODEL_ARG) $(THREADS_ARG)
 	$(VENV)/bin/digit-edge bench $(EDGE_FIELD_SET) --labels $(EDGE_FIELD_SET)/labels.csv \
 		$(EDGE_MODEL_ARG) $(THREADS_ARG)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import math
 import os
 import time
 from collections.abc import Callable
@@ -164,8 +165,10 @@ def _bench_fields(reader: DigitReader, data: Labelled, repeats: int) -> dict:
         fmt = None if name == "free" else str(name)
         seconds = median_seconds(lambda s=subset, f=fmt: [reader.read_field(p, f) for p in s],
                                  repeats) / len(subset)
+        threshold = reader.spec.field_threshold(fmt)
         by_format[str(name)] = {"count": int(rows.sum()), "accuracy": float(right[rows].mean()),
                                 "read_rate": read_rates(right[rows], conf[rows]),
+                                "at_threshold": tradeoff(right[rows], conf[rows], (threshold,))[0],
                                 "ms_per_field": 1000 * seconds}
     return {
         "mode": "fields", "count": count, "unreadable": unreadable,
@@ -173,6 +176,8 @@ def _bench_fields(reader: DigitReader, data: Labelled, repeats: int) -> dict:
         "segmentation_accuracy": float(np.mean(count_right)),
         "fit_format": float(np.mean(fits)),
         "field_min_confidence": reader.field_min_confidence,
+        "field_threshold_by_format": {str(name): reader.spec.field_threshold(
+            None if name == "free" else str(name)) for name in dict.fromkeys(formats)},
         "read_rate": read_rates(right, conf),
         "by_format": by_format,
         "calibration": calibration(right, conf),
@@ -228,6 +233,10 @@ def record_field_threshold(reader: DigitReader, report: dict) -> dict:
     chosen = report["read_rate"][f"{RECORD_TARGET:g}"]
     manifest = json.loads(manifest_path.read_text())
     manifest["field_min_confidence"] = round(chosen["threshold"], 6)
+    manifest["field_min_confidence_by_format"] = {
+        name: round(f["read_rate"][f"{RECORD_TARGET:g}"]["threshold"], 6)
+        for name, f in report["by_format"].items()
+        if math.isfinite(f["read_rate"][f"{RECORD_TARGET:g}"]["threshold"])}
     manifest["field_min_confidence_basis"] = {
         "target_error": RECORD_TARGET, "fields": report["count"],
         "read_rate": chosen["read_rate"], "error": chosen["error"],
@@ -239,6 +248,7 @@ def record_field_threshold(reader: DigitReader, report: dict) -> dict:
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     os.replace(tmp, manifest_path)
     return {"field_min_confidence": manifest["field_min_confidence"],
+            "by_format": manifest["field_min_confidence_by_format"],
             "manifest": str(manifest_path)}
 
 
@@ -274,13 +284,21 @@ def _field_lines(report: dict) -> list[str]:
                      f"{row['ms_per_field']:8.2f}")
     lines += ["", "field confidence threshold for " + ", ".join(
         f"{float(t) * 100:g}% error: {report['read_rate'][t]['threshold']:.4f}" for t in targets),
-        f"recorded field threshold: {report['field_min_confidence']:.4f}", "",
-        "confidence band  fields  mean confidence  right"]
+        "recorded field thresholds: " + ", ".join(
+            f"{name} {value:.4f}" for name, value in report["field_threshold_by_format"].items()),
+        ""]
+    for name, row in report["by_format"].items():
+        at = row["at_threshold"]
+        lines.append(f"at the recorded {name} threshold: {100 * at['rejected']:.2f}% rejected, "
+                     f"{100 * at['errors']:.2f}% of fields accepted wrong, accepted "
+                     f"{100 * at['accepted_accuracy']:.2f}% right")
+    lines += ["", "confidence band  fields  mean confidence  right"]
     for row in report["calibration"]:
         lines.append(f"{row['band']:>15}  {row['count']:>6}  {row['mean_confidence']:15.4f}  "
                      f"{100 * row['accuracy']:5.2f}%")
     if "recorded" in report:
-        lines += ["", f"recorded field_min_confidence {report['recorded']['field_min_confidence']}"
-                  f" in {report['recorded']['manifest']}"]
+        recorded = report["recorded"]
+        lines += ["", f"recorded field_min_confidence {recorded['field_min_confidence']} and by "
+                  f"format {recorded['by_format']} in {recorded['manifest']}"]
     lines += ["", "speed: median ms per field, end to end, one field at a time"]
     return lines

@@ -10,6 +10,7 @@ a stretch comes out with a low confidence instead of a confident guess.
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
 
@@ -22,10 +23,10 @@ from .glyphs import KINDS
 OTHER = "?"          # a glyph that is no digit and no mark
 SKIP = ""            # in a format, a glyph that is no digit and no mark may be left out
 MIN_OPTION = 1e-4    # characters less likely than this are not followed
-MAX_OPTIONS = 6      # nor more than this many per glyph
-BEAM = 24            # paths kept at each atom
+MAX_OPTIONS = 5      # nor more than this many per glyph
+BEAM = 16            # paths kept at each atom
 PRIOR_FLOOR = 1e-3   # the geometry never rules a kind out entirely
-KIND_FLOOR = 0.01    # nor does the glyph model
+KIND_FLOOR = 0.003   # nor does the glyph model
 CUT_COST = 0.05      # ...and this for each cut through a blob: digits touch less often than not
 JUNK_COST = 0.02     # a path pays this factor for each glyph it explains as no digit and no mark:
                      # pieces of a broken digit are otherwise "two confident junk glyphs"
@@ -44,10 +45,7 @@ class Reading:
 class Path:
     score: float                  # sum of log probabilities
     readings: tuple[Reading, ...]
-
-    @property
-    def chars(self) -> tuple[str, ...]:
-        return tuple(r.char for r in self.readings if r.char != SKIP)
+    chars: tuple[str, ...] = ()   # the readings' characters, skipped glyphs left out
 
     @property
     def key(self) -> tuple:
@@ -126,23 +124,28 @@ def search(count: int, glyphs: list[Glyph], options: list[list[tuple[str, float]
         starting.setdefault(glyph.first, []).append(index)
     at: list[list[Path]] = [[] for _ in range(count + 1)]
     at[0] = [Path(0.0, ())]
+    steps = [[(glyphs[index], [(char, math.log(p * _cost(glyphs[index], char)),
+                                Reading(glyphs[index], char, p / max(totals[index], 1e-12)))
+                               for char, p in options[index]])
+              for index in starting.get(position, [])] for position in range(count)]
     for position in range(count):
-        paths = sorted(at[position], key=lambda p: -p.score)[:BEAM]
+        paths = heapq.nlargest(BEAM, at[position], key=lambda p: p.score)
         for path in paths:
             chars = path.chars
-            for index in starting.get(position, []):
-                glyph = glyphs[index]
-                for char, p in options[index]:
+            for glyph, choices in steps[position]:
+                target = at[glyph.last]
+                for char, log_p, reading in choices:
                     extended = (*chars, char) if char != SKIP else chars
                     if not fmt.viable(extended):
                         continue
-                    reading = Reading(glyph, char, p / max(totals[index], 1e-12))
-                    atoms = glyph.last - glyph.first  # junk made of several atoms pays per atom
-                    cost = JUNK_COST ** atoms if char in (OTHER, SKIP) else 1.0
-                    at[glyph.last].append(Path(path.score + math.log(p * cost),
-                                               (*path.readings, reading)))
+                    target.append(Path(path.score + log_p, (*path.readings, reading), extended))
     done = [p for p in at[count] if p.chars and fmt.accepts(p.chars)]
     return sorted(done, key=lambda p: -p.score)
+
+
+def _cost(glyph: Glyph, char: str) -> float:
+    """Junk made of several atoms pays JUNK_COST per atom."""
+    return JUNK_COST ** (glyph.last - glyph.first) if char in (OTHER, SKIP) else 1.0
 
 
 def share(best: Path, fmt: FieldFormat, *families: list[Path]) -> float:

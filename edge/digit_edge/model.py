@@ -42,6 +42,13 @@ class ModelSpec:
         value = self.manifest.get("field_min_confidence")
         return float(value) if isinstance(value, int | float) else 0.0
 
+    def field_threshold(self, format_name: str | None) -> float:
+        """The recorded threshold for fields of this format (longer fields have lower confidence,
+        so each format has its own), else field_min_confidence."""
+        by_format = self.manifest.get("field_min_confidence_by_format")
+        value = by_format.get(format_name or "free") if isinstance(by_format, dict) else None
+        return float(value) if isinstance(value, int | float) else self.field_min_confidence
+
 
 def resolve(model: str | os.PathLike | None = None) -> ModelSpec:
     """The model to use for `model`, verified against its manifest's sha256.

@@ -212,9 +212,10 @@ class DigitReader:
         format: None (what is written, digits and marks), "zip", "zip+4", "amount" or "digits";
         expected_digits=N for other fixed-length numbers. min_confidence: below it a character
         shows as "?" (default: the reader's min_confidence when one was given, else 0.5: the
-        field confidence is what accepts a field); field_min_confidence: below it the whole field is
-        rejected (default: the manifest's recommended field threshold). Raises FormatError for
-        an unknown format, an InputError subclass when the image cannot be read or holds no ink.
+        field confidence is what accepts a field); field_min_confidence: below it the whole field
+        is rejected (default: the manifest's recommended threshold for the format). Raises
+        FormatError for an unknown format, an InputError subclass when the image cannot be read
+        or holds no ink.
         """
         fmt = parse_format(format, expected_digits)
         name = describe(item)
@@ -230,8 +231,8 @@ class DigitReader:
         constrained = (search(len(atoms), glyphs, options, totals, fmt) if fmt != free
                        else unconstrained)
         threshold = self.char_min_confidence if min_confidence is None else min_confidence
-        field_threshold = (self.field_min_confidence if field_min_confidence is None
-                           else field_min_confidence)
+        field_threshold = (self.spec.field_threshold(fmt.name if fmt.expected is None else None)
+                           if field_min_confidence is None else field_min_confidence)
         forced = constrained and not fmt.accepts(unconstrained[0].chars) and \
             unconstrained[0].score - constrained[0].score > math.log(FORCED)
         if not constrained or forced:

@@ -9,6 +9,7 @@ import shutil
 import pytest
 from edge_helpers import field, scan
 
+from digit_edge import DigitReader
 from digit_edge.cli import main
 from digit_edge.model import BUNDLED
 
@@ -68,7 +69,10 @@ def test_read_json_schema(field_dir, capsys):
             "confidence", "rejected", "reason", "format", "value", "chars"}
         assert row["text"] == "".join("?" if d["digit"] is None else str(d["digit"])
                                       for d in row["digits"])
-        assert 0 <= row["confidence"] <= 1 and row["rejected"] is False and row["format"] is None
+        assert 0 <= row["confidence"] <= 1 and row["format"] is None
+        threshold = DigitReader().field_min_confidence   # the manifest's field threshold
+        assert row["rejected"] == (row["confidence"] < threshold)
+        assert (row["reason"] is None) == (not row["rejected"])
         assert [c["kind"] for c in row["chars"]] == ["digit"] * 5
         for char in row["chars"]:
             assert set(char) == {"kind", "value", "confidence", "box"}
@@ -183,7 +187,8 @@ def test_read_with_a_format_in_json(marked_dir, capsys):
     assert main(["read", str(marked_dir / "a.png"), "--format", "amount", "--json",
                  "--min-confidence", "0"]) == 0
     row = json_lines(capsys.readouterr().out)[0]
-    assert row["text"] == "$1,234.56" and row["value"] == "1234.56" and row["format"] == "amount"
+    assert row["text"] == "$1,234.56" and row["format"] == "amount"
+    assert row["value"] == (None if row["rejected"] else "1234.56")
     assert [c["value"] for c in row["chars"]] == list("$1,234.56")
     assert {c["kind"] for c in row["chars"]} == {"mark", "digit"} and len(row["digits"]) == 6
 
@@ -206,7 +211,7 @@ def test_bench_fields_reports_read_rates_and_records_the_threshold(marked_dir, t
     assert manifest["field_min_confidence"] == pytest.approx(
         report["read_rate"]["0.01"]["threshold"], abs=1e-6)
     assert manifest["field_min_confidence_basis"]["fields"] == 4
-    from digit_edge import DigitReader
+    assert set(manifest["field_min_confidence_by_format"]) <= {"amount", "zip+4", "zip", "free"}
     assert DigitReader(tmp_path / "models").field_min_confidence == \
         manifest["field_min_confidence"]
 

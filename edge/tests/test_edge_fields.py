@@ -25,7 +25,8 @@ from digit_edge import FormatError
 ])
 def test_fields_with_marks_read_in_their_format(reader, train_digits, text, fmt, expected, value):
     digits, labels = train_digits
-    field = reader.read_field(written(text, digits, labels), fmt, min_confidence=0.0)
+    field = reader.read_field(written(text, digits, labels), fmt, min_confidence=0.0,
+                              field_min_confidence=0.0)
     assert field.text == expected and not field.rejected and field.reason is None
     assert field.value == value and field.format == fmt
     assert 0.0 < field.confidence <= 1.0
@@ -45,7 +46,8 @@ def test_without_a_format_marks_are_kept_where_written(reader, train_digits, tex
 
 def test_a_zip4_without_its_hyphen_is_still_a_zip4(reader, train_digits):
     digits, labels = train_digits
-    field = reader.read_field(written("123456789", digits, labels), "zip+4", min_confidence=0.0)
+    field = reader.read_field(written("123456789", digits, labels), "zip+4", min_confidence=0.0,
+                              field_min_confidence=0.0)
     assert field.text == "12345-6789" and len(field.chars) == 9 and not field.rejected
 
 
@@ -92,6 +94,14 @@ def test_confidence_separates_clean_from_doubtful_fields(reader, train_digits):
     smudged[h // 3:2 * h // 3, w // 3:w // 2] = 255   # half of the middle digit wiped out
     doubtful = reader.read_field(Image.fromarray(smudged), "zip")
     assert clean.confidence > doubtful.confidence
+
+
+def test_the_recorded_threshold_is_per_format(reader, train_digits):
+    by_format = reader.spec.manifest.get("field_min_confidence_by_format", {})
+    assert set(by_format) <= {"zip", "zip+4", "amount", "free"}
+    image = written("60614", *train_digits)
+    field = reader.read_field(image, "zip", min_confidence=0.0)
+    assert field.rejected == (field.confidence < reader.spec.field_threshold("zip"))
 
 
 def test_field_threshold_rejects_and_says_why(reader, train_digits):

@@ -48,13 +48,15 @@ def test_fresh_venv_classifies_and_reads_without_tensorflow(tmp_path, train_digi
                               capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert classify.returncode == 0, classify.stderr
     rows = [json.loads(line) for line in classify.stdout.splitlines()]
-    assert len(rows) == 3 and all(set(r) == {"path", "digit", "confidence"} for r in rows)
+    assert len(rows) == 3 and all(set(r) == {"path", "digit", "confidence", "kind"}
+                                  for r in rows)
 
-    read = subprocess.run([str(script), "read", str(tmp_path / "zip.png"), "--json"],
+    read = subprocess.run([str(script), "read", str(tmp_path / "zip.png"), "--json",
+                           "--format", "zip"],   # the glyph model came with the install too
                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert read.returncode == 0, read.stderr
     row = json.loads(read.stdout)
-    assert len(row["digits"]) == 5 and len(row["text"]) == 5
+    assert len(row["digits"]) == 5 and len(row["text"]) == 5 and row["format"] == "zip"
 
     missing = subprocess.run([str(script), "classify", str(tmp_path / "nope.png")],
                              capture_output=True, text=True, cwd=tmp_path, timeout=120)
