@@ -28,6 +28,9 @@ help:
 	@echo "make dashboard optuna-dashboard on the study (installs the dashboard extra)"
 	@echo "make export    [RUN=runs/<id>] [DATA=...] [OUT=edge/digit_edge/models]"
 	@echo "make bench-edge [RUN=runs/<id>] [OUT=models folder]: 1-thread Keras/ORT/LiteRT table"
+	@echo "make edge-bench [EDGE_SOURCE=sklearn|kaggle]: held-out digits and fields (ZIP, ZIP+4,"
+	@echo "               amounts); records the field thresholds into the bundled manifest"
+	@echo "make glyph-model DATA=...: retrain the glyph model (digit / . , - \$$ / other)"
 
 venv: $(STAMP)
 
