@@ -28,6 +28,8 @@ BEAM = 16            # paths kept at each atom
 PRIOR_FLOOR = 1e-3   # the geometry never rules a kind out entirely
 KIND_FLOOR = 0.003   # nor does the glyph model
 CUT_COST = 0.05      # ...and this for each cut through a blob: digits touch less often than not
+CHAR_COST = 0.1      # ...and this for every character it reads: without it two confident pieces
+                     # of a broken 5 (a 1 and a 7) outscore the one 5 they make together
 JUNK_COST = 0.02     # a path pays this factor for each glyph it explains as no digit and no mark:
                      # pieces of a broken digit are otherwise "two confident junk glyphs"
 
@@ -144,8 +146,10 @@ def search(count: int, glyphs: list[Glyph], options: list[list[tuple[str, float]
 
 
 def _cost(glyph: Glyph, char: str) -> float:
-    """Junk made of several atoms pays JUNK_COST per atom."""
-    return JUNK_COST ** (glyph.last - glyph.first) if char in (OTHER, SKIP) else 1.0
+    """Every character pays CHAR_COST; junk made of several atoms pays JUNK_COST per atom."""
+    if char in (OTHER, SKIP):
+        return JUNK_COST ** (glyph.last - glyph.first) * (CHAR_COST if char == OTHER else 1.0)
+    return CHAR_COST
 
 
 def share(best: Path, fmt: FieldFormat, *families: list[Path]) -> float:
