@@ -251,14 +251,16 @@ def best_summary(study: optuna.Study, spec: StudySpec) -> dict[str, Any] | None:
 
 
 def write_best(study: optuna.Study, spec: StudySpec) -> Path | None:
-    """Write best.json atomically when the study's best trial differs from the file's."""
+    """Write best.json atomically when the study's best trial, or its default trial, differs
+    from the file's: with several workers the default trial can finish after a better one."""
     summary = best_summary(study, spec)
     if summary is None:
         return None
     path = spec.folder / BEST_FILE
     current = read_json_or_none(path)
-    if current and (current.get("trial"), current.get("cv_accuracy")) == (
-            summary["trial"], summary["cv_accuracy"]):
+    if current and (current.get("trial"), current.get("cv_accuracy"),
+                    current.get("default_trial")) == (
+            summary["trial"], summary["cv_accuracy"], summary["default_trial"]):
         return None
     return write_json(path, summary)
 
