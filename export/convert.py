@@ -47,7 +47,7 @@ def keras_to_onnx(models: Sequence[keras.Model], path: Path, opset: int = 17,
         return outputs
 
     proto, _ = tf2onnx.convert.from_function(ensemble, input_signature=spec, opset=opset)
-    _name_batch_dim(proto)
+    name_batch_dim(proto)
     import onnx
 
     onnx.save(proto, str(path))
@@ -64,7 +64,7 @@ def mean_weights(count: int, weights: Sequence[float] | None) -> list[float]:
     return [float(w) / total for w in weights]
 
 
-def _name_batch_dim(proto) -> None:
+def name_batch_dim(proto) -> None:
     """tf2onnx names the batch dimension `unk__123`; the contract calls it N."""
     for value in [*proto.graph.input, *proto.graph.output]:
         dims = value.type.tensor_type.shape.dim

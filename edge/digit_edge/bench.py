@@ -167,6 +167,7 @@ def _bench_fields(reader: DigitReader, data: Labelled, repeats: int) -> dict:
                                  repeats) / len(subset)
         threshold = reader.spec.field_threshold(fmt)
         by_format[str(name)] = {"count": int(rows.sum()), "accuracy": float(right[rows].mean()),
+                                "threshold": threshold,
                                 "read_rate": read_rates(right[rows], conf[rows]),
                                 "at_threshold": tradeoff(right[rows], conf[rows], (threshold,))[0],
                                 "ms_per_field": 1000 * seconds}
@@ -176,8 +177,7 @@ def _bench_fields(reader: DigitReader, data: Labelled, repeats: int) -> dict:
         "segmentation_accuracy": float(np.mean(count_right)),
         "fit_format": float(np.mean(fits)),
         "field_min_confidence": reader.field_min_confidence,
-        "field_threshold_by_format": {str(name): reader.spec.field_threshold(
-            None if name == "free" else str(name)) for name in dict.fromkeys(formats)},
+        "field_threshold_by_format": {name: f["threshold"] for name, f in by_format.items()},
         "read_rate": read_rates(right, conf),
         "by_format": by_format,
         "calibration": calibration(right, conf),
@@ -231,7 +231,7 @@ def record_field_threshold(reader: DigitReader, report: dict) -> dict:
     if not reader.spec.manifest or not manifest_path.is_file():
         raise ModelError(f"{reader.spec.path}: no manifest.json beside it to record into")
     chosen = report["read_rate"][f"{RECORD_TARGET:g}"]
-    manifest = json.loads(manifest_path.read_text())
+    manifest = dict(reader.spec.manifest)
     manifest["field_min_confidence"] = round(chosen["threshold"], 6)
     manifest["field_min_confidence_by_format"] = {
         name: round(f["read_rate"][f"{RECORD_TARGET:g}"]["threshold"], 6)

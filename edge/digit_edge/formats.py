@@ -32,8 +32,9 @@ class FieldFormat:
     expected: int | None = None
 
     @property
-    def label(self) -> str:
-        return f"{self.expected}-digit number" if self.expected else (self.name or "free field")
+    def label(self) -> str | None:
+        """How readings name the format: "zip", "9-digit number"; None for a free field."""
+        return f"{self.expected}-digit number" if self.expected else self.name
 
     def viable(self, chars: tuple[str, ...]) -> bool:
         """Can `chars` still be extended into an accepted reading?"""

@@ -18,7 +18,6 @@ from .errors import ModelError, ModelNotFoundError
 from .model import BUNDLED, session_options, verify_file
 
 KINDS = ("digit", ".", ",", "-", "$", "other")
-MARKS = KINDS[1:5]
 GLYPHS_JSON = "glyphs.json"
 
 

@@ -239,7 +239,7 @@ class DigitReader:
             best = unconstrained[0]
             reading = _field_reading(best, free, scale, threshold,
                                      share(best, free, unconstrained))
-            return replace(reading, format=fmt.label if fmt != free else None, rejected=True,
+            return replace(reading, format=fmt.label, rejected=True,
                            reason=fmt.why_not(best.chars), value=None)
         best = constrained[0]
         confidence = share(best, fmt, unconstrained, constrained)
@@ -320,7 +320,7 @@ def _field_reading(path: Path, fmt: FieldFormat, scale: float, threshold: float,
     text = _mark_rejected(text, chars, threshold)
     return FieldReading(text, digits, confidence, chars,
                         fmt.value(path.chars) if fmt.accepts(path.chars) else None,
-                        fmt.label if fmt != FieldFormat(None) else None)
+                        fmt.label)
 
 
 def _mark_rejected(text: str, chars: list[FieldChar], threshold: float) -> str:

@@ -46,6 +46,7 @@ from sources import DEFAULT_ZIP, kaggle_digits, sklearn_digits  # noqa: E402
 
 from digit_edge.glyphs import KINDS  # noqa: E402
 from digit_edge.normalize import normalize  # noqa: E402
+from export.convert import name_batch_dim  # noqa: E402
 from solution.atomic import write_atomic, write_json  # noqa: E402
 
 SHARES = {"digit": 0.4, ".": 0.09, ",": 0.09, "-": 0.09, "$": 0.11, "other": 0.22}
@@ -134,10 +135,7 @@ def to_onnx(model, path: Path) -> None:
         return {"kinds": model(image, training=False)}
 
     proto, _ = tf2onnx.convert.from_function(glyphs, input_signature=spec, opset=17)
-    for value in [*proto.graph.input, *proto.graph.output]:
-        dims = value.type.tensor_type.shape.dim
-        if dims and not dims[0].HasField("dim_value"):
-            dims[0].dim_param = "N"
+    name_batch_dim(proto)
     onnx.save(proto, str(path))
 
 
