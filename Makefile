@@ -71,14 +71,14 @@ bench: bench-train bench-edge bench-env edge-bench
 
 bench-train: $(STAMP)
 	mkdir -p $(BENCH_DIR)
-	$(PY) -m solution.bench_train $(DATA_ARG) $(THREADS_ARG) --out $(BENCH_DIR)/train.md
+	$(PY) -m solution.bench.train $(DATA_ARG) $(THREADS_ARG) --out $(BENCH_DIR)/train.md
 
 edge-agreement: $(STAMP)
-	$(PY) -m solution.edge_agreement --run "$(or $(RUN),runs/$(shell cat runs/LATEST 2>/dev/null))" $(DATA_ARG)
+	$(PY) -m solution.bench.edge_agreement --run "$(or $(RUN),runs/$(shell cat runs/LATEST 2>/dev/null))" $(DATA_ARG)
 
 bench-env: $(STAMP)
 	mkdir -p $(BENCH_DIR)
-	$(PY) -m solution.bench_env --out $(BENCH_DIR)/env.md
+	$(PY) -m solution.bench.env --out $(BENCH_DIR)/env.md
 	.venv-edge/bin/python edge/bench/coldstart.py
 
 # --- export (issue 4): prune, convert, quantize, check, publish into edge/digit_edge/models ---

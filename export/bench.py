@@ -33,7 +33,7 @@ def keras_ensemble(members_dir: Path):
     """One Keras model averaging the exported (pruned) members, as `make export` saved them."""
     import keras
 
-    from solution.zoo import create_model
+    from solution.models.zoo import create_model
 
     paths = sorted(members_dir.glob("*.keras"))
     if not paths:
@@ -90,11 +90,11 @@ def litert_runner(path: Path, batch: int):
 
 def benchmark(run_dir: Path, models_dir: Path, log=print) -> tuple[str, dict]:
     """Markdown table and raw figures; also written to <run>/export/bench.md and bench.json."""
-    from solution.train import configure_tensorflow
+    from solution.training.fit import configure_tensorflow
 
     configure_tensorflow(1)
     labels = np.load(run_dir / "train_labels.npy")
-    from export.runfolder import load_run
+    from export.run import load_run
 
     run = load_run(run_dir)
     x = calibration_images(run.images, labels, BATCH, seed=1)
@@ -160,7 +160,7 @@ def format_bench(rows: dict[str, dict], note: str) -> str:
               show_default=True, help="Models folder the export wrote.")
 def main(run_path, runs_dir, models_dir) -> None:
     """Benchmark Keras, ORT fp32, ORT int8 and LiteRT int8 on one thread."""
-    from export.runfolder import RunError, resolve_run_dir
+    from export.run import RunError, resolve_run_dir
 
     try:
         run_dir = resolve_run_dir(run_path, runs_dir)

@@ -38,8 +38,8 @@ def fail(message: str, code: int = 2) -> None:
 def main(run_path, runs_dir, data, out_dir, no_prune, finetune_epochs, threads) -> None:
     """Export a run's fold models as one int8 ONNX ensemble (and its fp32 twin)."""
     from export.pipeline import ExportRefused, export_run
-    from export.runfolder import RunError, resolve_run_dir
-    from solution.train import configure_tensorflow
+    from export.run import RunError, resolve_run_dir
+    from solution.training.fit import configure_tensorflow
 
     settings = ExportSettings(prune=not no_prune, threads=threads)
     if finetune_epochs:

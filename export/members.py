@@ -17,11 +17,11 @@ import numpy as np
 
 from export.calibration import calibration_images
 from export.prune import PrunePlan, plan_pruning, prune_model, recalibrate_batch_norm
-from export.runfolder import Member, Run
+from export.run import Member, Run
 from export.settings import ExportSettings
 from solution.config import PRUNABLE, Config
-from solution.model import count_macs
-from solution.train import fit_member, predict_probs
+from solution.models.cnn import count_macs
+from solution.training.fit import fit_member, predict_probs
 
 if TYPE_CHECKING:
     import keras

@@ -50,7 +50,7 @@ from export.parity import (
 )
 from export.publish import publish
 from export.quantize import quantize
-from export.runfolder import Run, load_run
+from export.run import Run, load_run
 from export.settings import ExportSettings
 from export.timing import one_graph_vs_sessions
 from solution.atomic import write_json

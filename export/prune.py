@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from solution.config import PRUNABLE, Config
-from solution.model import count_macs
-from solution.zoo import create_model
+from solution.models.cnn import count_macs
+from solution.models.zoo import create_model
 
 if TYPE_CHECKING:
     import keras

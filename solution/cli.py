@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from solution.data import DataError
+from solution.data.competition import DataError
+from solution.data.submission import SubmissionError
 from solution.profiles import PROFILES, get_profile
-from solution.submission import SubmissionError
 
 USAGE_ERRORS = (DataError, SubmissionError, ValueError, FileNotFoundError)
 
@@ -63,11 +63,11 @@ def submit(data, train_csv, test_csv, sample_csv, profile, config_file, runs_dir
     """Train the fold models (reusing finished ones) and write submission.csv."""
     from dataclasses import replace
 
-    from solution.data import load_competition
+    from solution.data.competition import load_competition
     from solution.ensemble import config_for, parse_models, submit_models
     from solution.submit import resolve_config
     from solution.submit import submit as run_submit
-    from solution.train import configure_tensorflow
+    from solution.training.fit import configure_tensorflow
 
     try:
         chosen = get_profile(profile)
@@ -113,7 +113,7 @@ def report(run_path, runs_dir, data, studies_dir) -> None:
 
     import numpy as np
 
-    from solution.report import MISTAKES, save_mistakes, write_report
+    from solution.reporting.run_report import MISTAKES, save_mistakes, write_report
     from solution.submit import latest_run, subset
 
     try:
@@ -123,7 +123,7 @@ def report(run_path, runs_dir, data, studies_dir) -> None:
             raise FileNotFoundError(f"{run_dir}: not a finished run (no train_labels.npy)")
         labels = np.load(labels_path)
         if not (run_dir / MISTAKES).is_file():  # runs made before the gallery existed
-            from solution.data import load_competition
+            from solution.data.competition import load_competition
             from solution.profiles import get_profile
 
             info = json.loads((run_dir / "run.json").read_text())

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from solution.folds import N_FOLDS
+from solution.training.folds import N_FOLDS
 
 
 def _errors() -> tuple[type[BaseException], ...]:
@@ -33,7 +33,7 @@ def _spec(profile: str, study_name: str | None, studies_dir: str, storage: str |
           heartbeat: int = 60):
     """The study the options name; checks the profile and the name first (one-line errors)."""
     from solution.profiles import get_profile
-    from solution.studies import StudySpec, check_study_name
+    from solution.tuning.studies import StudySpec, check_study_name
 
     get_profile(profile)
     name = check_study_name(study_name or profile)
@@ -86,9 +86,9 @@ def study_options(function):
 def tune(data, profile, study_name, studies_dir, storage, trials, timeout, workers, threads,
          folds, runs_dir, seed, archs, heartbeat) -> None:
     """Tune the configuration with Optuna; running it again continues the study."""
-    from solution.search_space import parse_archs
-    from solution.tune import TuneRequest, parse_duration
-    from solution.tune import tune as run_tune
+    from solution.tuning.search_space import parse_archs
+    from solution.tuning.tune import TuneRequest, parse_duration
+    from solution.tuning.tune import tune as run_tune
 
     try:
         spec = _spec(profile, study_name, studies_dir, storage, heartbeat)
@@ -126,8 +126,8 @@ def study(profile, study_name, studies_dir, storage) -> None:
     try:
         spec = _spec(profile, study_name, studies_dir, storage)
         loaded = _load(spec)
-        from solution.studies import best_summary, write_best
-        from solution.study_report import compute_summary, trial_table, write_plots
+        from solution.tuning.studies import best_summary, write_best
+        from solution.tuning.summary import compute_summary, trial_table, write_plots
 
         click.echo(trial_table(loaded))
         click.echo(compute_summary(loaded).text())
@@ -162,7 +162,7 @@ def dashboard(profile, study_name, studies_dir, storage, host, port) -> None:
     try:
         spec = _spec(profile, study_name, studies_dir, storage)
         _load(spec)
-        from solution.studies import open_storage
+        from solution.tuning.studies import open_storage
 
         opened = open_storage(spec)
     except _errors() as exc:
@@ -175,7 +175,7 @@ def _load(spec):
     """The named study; one-line error when it does not exist yet."""
     import optuna
 
-    from solution.studies import StudyError, open_storage
+    from solution.tuning.studies import StudyError, open_storage
 
     path = spec.journal_path
     if path is not None and not path.is_file():

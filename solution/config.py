@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 Downsample = Literal["strided", "pool"]
 Head = Literal["conv", "dense"]
-# Networks of the zoo (`solution.zoo`); listed here so a Config validates without TensorFlow.
+# Networks of the zoo (`solution.models.zoo`); listed here so a Config validates without TensorFlow.
 ARCHS = ("cnn", "m3", "m5", "m7", "lenet5", "mlp512", "mlp1024")
 # An et al. 2020's simple CNNs: (kernel, conv widths); `channels` may narrow them (pruning).
 SIMPLE_CNNS: dict[str, tuple[int, tuple[int, ...]]] = {

@@ -1,6 +1,6 @@
 """`make demo`: the whole product offline in minutes, on scikit-learn's digits.
 
-Builds a small competition in the Kaggle layout (solution.demo_data), then runs exactly the commands
+Builds a small competition in the Kaggle layout (solution.data.demo), then runs exactly the commands
 a user runs on the real data: tune (smoke) -> submit (smoke, using the tuned configuration) ->
 study plots -> export (prune, ONNX, int8, parity) -> `digit-edge classify` on rendered scans ->
 `digit-edge read` of handwritten ZIP+4 codes and check amounts with the bundled model.
@@ -54,7 +54,7 @@ def edge_accuracy(classify_json: str, labels_csv: Path) -> tuple[float, int]:
               help="Finished tuning trials the demo study should reach.")
 def main(out_dir: str, trials: int) -> None:
     """Run the offline demo end to end and say where each output is."""
-    from solution.demo_data import build_demo_competition, score_submission
+    from solution.data.demo import build_demo_competition, score_submission
 
     out = Path(out_dir)
     py = sys.executable

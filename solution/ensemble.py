@@ -20,13 +20,13 @@ import numpy as np
 
 from solution.atomic import write_json, write_text
 from solution.config import ARCHS, Config
-from solution.cv import run_id
-from solution.data import Competition
-from solution.folds import stratified_folds
+from solution.data.competition import Competition
+from solution.data.submission import make_submission, write_submission
 from solution.profiles import Profile
-from solution.submission import make_submission, write_submission
 from solution.submit import LATEST, ResolvedConfig, provenance, submit, subset
-from solution.train import Log
+from solution.training.cv import run_id
+from solution.training.fit import Log
+from solution.training.folds import stratified_folds
 
 
 def parse_models(text: str) -> tuple[str, ...]:
@@ -90,7 +90,7 @@ def submit_models(comp: Competition, profile: Profile, resolved: ResolvedConfig,
     info = ensemble_summary(resolved, comp, profile, runs, oof, base_seed,
                             time.perf_counter() - started, run_dir, Path(submission_path))
     write_json(run_dir / "run.json", info)
-    from solution.report import save_mistakes, write_report
+    from solution.reporting.run_report import save_mistakes, write_report
 
     save_mistakes(run_dir, comp.train_images, comp.train_labels, oof)
     metrics = write_report(run_dir, comp.train_labels, Path(studies_dir))

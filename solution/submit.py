@@ -21,11 +21,11 @@ import numpy as np
 
 from solution.atomic import write_json, write_text
 from solution.config import Config
-from solution.cv import CVResult, data_fingerprint, run_cv, run_id
-from solution.data import Competition
+from solution.data.competition import Competition
+from solution.data.submission import make_submission, write_submission
 from solution.profiles import Profile
-from solution.submission import make_submission, write_submission
-from solution.train import Log
+from solution.training.cv import CVResult, data_fingerprint, run_cv, run_id
+from solution.training.fit import Log
 
 LATEST = "LATEST"  # file in the runs folder naming the newest finished run
 
@@ -43,7 +43,7 @@ def resolve_config(profile: Profile, config_file: str | Path | None = None,
 
     The tuned optuna_studies/<profile>/best.json is used only when it was tuned with this same
     profile and differs from the profile's default configuration in searched fields only
-    (`solution.search_space.SEARCHED`, within the ranges of `suggest_config`). So a tuned
+    (`solution.tuning.search_space.SEARCHED`, within the ranges of `suggest_config`). So a tuned
     configuration never silently changes the budget: seeds per fold, TTA and the network's
     fixed shape stay the profile's; epochs stay within the profile's `tune_epochs` and width
     within half to one and a half times the profile's. Anything else (a best.json from another
@@ -63,7 +63,7 @@ def resolve_config(profile: Profile, config_file: str | Path | None = None,
 
 def check_tuned(path: Path, profile: Profile, cfg: Config) -> str:
     """Refuse a tuned configuration made for another budget; returns a note on what it is."""
-    from solution.search_space import SEARCHED
+    from solution.tuning.search_space import SEARCHED
 
     info = json.loads(path.read_text())
     tuned_for = info.get("profile")
@@ -154,7 +154,7 @@ def submit(comp: Competition, profile: Profile, resolved: ResolvedConfig, *, run
     info = run_summary(cfg, comp, profile, resolved, result, base_seed,
                        time.perf_counter() - started, run_dir, Path(submission_path))
     write_json(run_dir / "run.json", info)
-    from solution.report import save_mistakes, write_report
+    from solution.reporting.run_report import save_mistakes, write_report
 
     save_mistakes(run_dir, comp.train_images, comp.train_labels, result.oof_probs)
     metrics = write_report(run_dir, comp.train_labels, Path(studies_dir))
@@ -167,7 +167,7 @@ def submit(comp: Competition, profile: Profile, resolved: ResolvedConfig, *, run
 def provenance(run_dir: Path, comp: Competition, profile: Profile, resolved: ResolvedConfig,
                cfg: Config, base_seed: int) -> dict:
     """The run.json keys that say how any run (single or ensemble) was made."""
-    from solution.folds import FOLD_SEED, N_FOLDS
+    from solution.training.folds import FOLD_SEED, N_FOLDS
 
     return {
         "run_id": run_dir.name,

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from solution.baselines.__main__ import main
 from solution.baselines.balance import balance_markdown, class_counts, oversample
 from solution.baselines.knn import KnnSettings, knn_cv, neighbours, vote
-from solution.data import load_competition
-from solution.folds import stratified_folds
+from solution.data.competition import load_competition
+from solution.training.folds import stratified_folds
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_table_cli_refuses_an_unknown_model_in_one_line(small_zip, tmp_path):
 def test_options_and_ensembles_are_measured_on_the_same_rows_and_shown_in_the_report(
         small_zip, tmp_path):
     from solution.baselines.options_cli import main as options_main
-    from solution.report import comparison_html
+    from solution.reporting.run_report import comparison_html
 
     runs = tmp_path / "runs"
     args = ["--data", str(small_zip), "--profile", "smoke", "--runs-dir", str(runs),

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from solution.cli import main
-from solution.data import DataError, load_competition, locate
+from solution.data.competition import DataError, load_competition, locate
 from tests.conftest import write_competition_zip
 
 

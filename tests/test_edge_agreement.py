@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from solution.edge_agreement import agreement
+from solution.bench.edge_agreement import agreement
 
 
 def test_disagreement_bounds_the_accuracy_gap():

@@ -46,7 +46,7 @@ def test_two_architecture_ensemble_averages_its_runs(tmp_path, small_zip):
     assert {m["arch"] for m in info["members"]} == {"cnn", "lenet5"}
     assert all((ens_dir / m["model"]).is_file() for m in info["members"])
     assert "lenet5: CV accuracy" in result.output
-    from solution.report import member_histories
+    from solution.reporting.run_report import member_histories
 
     curves = [name for _, name in member_histories(ens_dir)]  # read from the arch run folders
     assert len(curves) == 10 and "lenet5 fold4_seed0" in curves

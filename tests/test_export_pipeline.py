@@ -35,7 +35,7 @@ CONTRACT_KEYS = {"name", "version", "created", "command", "run_id", "default_var
 def tiny_run(tmp_path_factory, small_zip) -> Path:
     """A finished smoke run: 5 fold models of width 8, one epoch each."""
     from solution.config import Config
-    from solution.data import load_competition
+    from solution.data.competition import load_competition
     from solution.profiles import get_profile
     from solution.submit import ResolvedConfig, submit
 
@@ -175,7 +175,7 @@ def test_cli_refuses_data_that_is_not_the_runs(tiny_run, tmp_path, small_frames)
 def ensemble_run(tiny_run, small_zip) -> Path:
     """`submit --models cnn,lenet5` beside the tiny run: its CNN half is that very run."""
     from solution.config import Config
-    from solution.data import load_competition
+    from solution.data.competition import load_competition
     from solution.ensemble import submit_models
     from solution.profiles import get_profile
     from solution.submit import ResolvedConfig
@@ -227,7 +227,7 @@ def test_a_two_architecture_ensemble_exports_as_one_weighted_graph(ensemble_run,
 
 def test_ensemble_weights_give_each_architecture_one_share():
     from export.convert import mean_weights
-    from export.runfolder import Member, _weighted
+    from export.run import Member, _weighted
     from solution.config import Config
 
     def member(arch: str, fold: int, seed: int) -> Member:
@@ -251,9 +251,9 @@ def test_a_fold_whose_ensemble_loses_to_pruning_gets_its_unpruned_members_back(t
     from types import SimpleNamespace
 
     from export.members import PreparedMember, keep_ensemble_accuracy
-    from export.runfolder import Member
+    from export.run import Member
     from solution.config import Config
-    from solution.zoo import create_model
+    from solution.models.zoo import create_model
 
     labels = np.array([0, 0, 1, 1])
     one_hot = np.eye(10, dtype=np.float32)

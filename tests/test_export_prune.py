@@ -8,8 +8,8 @@ import pytest
 
 from export.prune import filter_importance, plan_pruning, prune_model, widths_for_share
 from solution.config import Config
-from solution.model import count_macs
-from solution.zoo import create_model
+from solution.models.cnn import count_macs
+from solution.models.zoo import create_model
 
 TINY = Config(width=8, head_width=16, epochs=1, batch_size=32, bn_momentum=0.9)
 VARIANTS = {
@@ -135,7 +135,7 @@ def test_prune_refuses_a_wrong_number_of_widths():
 
 @pytest.mark.slow
 def test_a_pruned_network_still_trains(small_frames):
-    from solution.train import fit_member, predict_probs
+    from solution.training.fit import fit_member, predict_probs
 
     train, _ = small_frames
     images = train.drop(columns="label").to_numpy(np.uint8).reshape(-1, 28, 28)[:320]

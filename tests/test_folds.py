@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from solution.folds import N_FOLDS, stratified_folds
+from solution.training.folds import N_FOLDS, stratified_folds
 
 
 def _labels(n: int = 2000, seed: int = 1) -> np.ndarray:

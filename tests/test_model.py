@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from solution.augment import affine_transforms, random_affine, to_float, warp
 from solution.config import Config
-from solution.model import build_model, count_macs
+from solution.models.cnn import build_model, count_macs
+from solution.training.augment import affine_transforms, random_affine, to_float, warp
 
 
 def test_config_round_trips_and_fingerprint_tracks_values():

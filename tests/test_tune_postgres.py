@@ -31,9 +31,9 @@ from tune_support import (
 )
 
 from solution.profiles import get_profile
-from solution.search_space import config_from_params
-from solution.studies import StudySpec, open_storage
 from solution.submit import resolve_config
+from solution.tuning.search_space import config_from_params
+from solution.tuning.studies import StudySpec, open_storage
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

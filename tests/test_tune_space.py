@@ -13,10 +13,15 @@ from optuna.trial import FixedTrial
 from solution.cli import main
 from solution.config import Config
 from solution.profiles import PROFILES, get_profile
-from solution.search_space import SEARCHED, config_from_params, default_params, suggest_config
-from solution.studies import StudySpec, open_storage
 from solution.submit import resolve_config
-from solution.tune import base_config, parse_duration
+from solution.tuning.search_space import (
+    SEARCHED,
+    config_from_params,
+    default_params,
+    suggest_config,
+)
+from solution.tuning.studies import StudySpec, open_storage
+from solution.tuning.tune import base_config, parse_duration
 
 
 @pytest.mark.parametrize("name", list(PROFILES))
@@ -48,7 +53,7 @@ def test_best_params_map_back_to_the_config():
 
 
 def test_tuning_may_choose_the_architecture_and_starts_from_the_cnn():
-    from solution.search_space import parse_archs
+    from solution.tuning.search_space import parse_archs
 
     profile = get_profile("quick")
     base = base_config(profile)
@@ -204,9 +209,9 @@ def test_journal_storage_is_created_in_the_study_folder(tmp_path):
 
 def test_a_study_keeps_its_architectures(tmp_path, small_zip):
     """The default trial carries `arch`; reopening the study with other --archs is refused."""
-    from solution.data import load_competition
-    from solution.studies import StudyError
-    from solution.tune import TuneRequest, prepare_study
+    from solution.data.competition import load_competition
+    from solution.tuning.studies import StudyError
+    from solution.tuning.tune import TuneRequest, prepare_study
 
     comp = load_competition(small_zip)
     spec = StudySpec("mixed", tmp_path)

@@ -27,12 +27,12 @@ from tune_support import (
 )
 
 from solution.cli import main
-from solution.data import load_competition
+from solution.data.competition import load_competition
 from solution.profiles import get_profile
-from solution.search_space import config_from_params, default_params
-from solution.studies import StudySpec
 from solution.submit import resolve_config, subset
-from solution.tune import TuneRequest, prepare_study
+from solution.tuning.search_space import config_from_params, default_params
+from solution.tuning.studies import StudySpec
+from solution.tuning.tune import TuneRequest, prepare_study
 
 pytestmark = pytest.mark.slow
 

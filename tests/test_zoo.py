@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from solution.config import ARCHS, Config
-from solution.model import count_macs
+from solution.models.cnn import count_macs
+from solution.models.zoo import create_model, list_models
 from solution.profiles import get_profile
-from solution.train import fit_member
-from solution.zoo import create_model, list_models
+from solution.training.fit import fit_member
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -89,7 +89,7 @@ def test_cnn_fingerprints_predate_the_zoo_so_old_runs_are_reused():
 
 
 def test_config_and_zoo_import_without_tensorflow():
-    code = ("import sys, solution.config, solution.zoo; "
+    code = ("import sys, solution.config, solution.models.zoo; "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True,
                    env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})

@@ -19,8 +19,8 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from solution.profiles import get_profile
-from solution.search_space import default_params
-from solution.tune import base_config
+from solution.tuning.search_space import default_params
+from solution.tuning.tune import base_config
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE_BASE = base_config(get_profile("smoke"))

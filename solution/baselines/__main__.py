@@ -27,10 +27,10 @@ def main(data, runs_dir, out_dir, base_seed, threads, profile, models, oversampl
     """Train or reuse every chosen model on the shared folds and write the comparison table."""
     from solution.baselines.balance import parse_oversamplers
     from solution.baselines.table import build_table, parse_models
-    from solution.data import load_competition
+    from solution.data.competition import load_competition
     from solution.profiles import get_profile
     from solution.submit import subset
-    from solution.train import configure_tensorflow
+    from solution.training.fit import configure_tensorflow
 
     chosen = guarded(lambda: get_profile(profile))
     out = Path(out_dir) if out_dir else Path(runs_dir) / "baselines"

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import click
 
-from solution.data import DataError
+from solution.data.competition import DataError
 
 T = TypeVar("T")
 

@@ -25,10 +25,10 @@ import numpy as np
 
 from solution.atomic import atomic_path, write_json
 from solution.baselines.balance import oversample
-from solution.cv import data_fingerprint
-from solution.data import Competition
-from solution.folds import FOLD_SEED, N_FOLDS, stratified_folds
-from solution.train import Log
+from solution.data.competition import Competition
+from solution.training.cv import data_fingerprint
+from solution.training.fit import Log
+from solution.training.folds import FOLD_SEED, N_FOLDS, stratified_folds
 
 WEIGHTS = ("uniform", "distance")
 

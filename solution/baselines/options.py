@@ -20,10 +20,10 @@ import numpy as np
 from solution.atomic import write_json, write_text
 from solution.baselines.table import Row, measure_network, scores, time_predict
 from solution.config import ARCHS, Config
-from solution.data import Competition
-from solution.folds import stratified_folds
+from solution.data.competition import Competition
 from solution.profiles import Profile
-from solution.train import Log
+from solution.training.fit import Log
+from solution.training.folds import stratified_folds
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,8 @@ def tta_row(row: Row, members: list, comp: Competition) -> tuple[Row, np.ndarray
     """The same members predicting every validation image as the mean of 5 shifted views."""
     import keras
 
-    from solution.augment import TTA_SHIFTS
-    from solution.train import predict_probs
+    from solution.training.augment import TTA_SHIFTS
+    from solution.training.fit import predict_probs
 
     splits = stratified_folds(comp.train_labels)
     total = np.zeros((len(comp.train_labels), 10), np.float64)

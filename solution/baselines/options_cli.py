@@ -38,10 +38,10 @@ def main(data, runs_dir, out_dir, base_seed, threads, profile, with_options, onl
         write_tables,
     )
     from solution.baselines.table import scope_text
-    from solution.data import load_competition
+    from solution.data.competition import load_competition
     from solution.profiles import get_profile
     from solution.submit import subset
-    from solution.train import configure_tensorflow
+    from solution.training.fit import configure_tensorflow
 
     def work() -> list[Path]:
         chosen = get_profile(profile)

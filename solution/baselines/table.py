@@ -22,12 +22,12 @@ from solution.atomic import write_json, write_text
 from solution.baselines.balance import balance_markdown
 from solution.baselines.knn import KnnSettings, knn_cv
 from solution.config import ARCHS, Config
-from solution.cv import run_cv, run_id
-from solution.data import Competition
-from solution.folds import FOLD_SEED, N_FOLDS, stratified_folds
+from solution.data.competition import Competition
 from solution.profiles import Profile
 from solution.submit import library_versions
-from solution.train import Log
+from solution.training.cv import run_cv, run_id
+from solution.training.fit import Log
+from solution.training.folds import FOLD_SEED, N_FOLDS, stratified_folds
 
 MODELS = ("knn", *ARCHS)
 TABLE_ORDER = ("knn", "mlp512", "mlp1024", "lenet5", "cnn", "m3", "m5", "m7")  # simple first
@@ -68,7 +68,7 @@ def scores(labels: np.ndarray, oof: np.ndarray) -> tuple[float, float, int]:
 
 def time_predict(model, images: np.ndarray, tta: bool, repeats: int = 3) -> float:
     """Milliseconds per 1,000 images of `predict_probs`: one warm-up, then the median."""
-    from solution.train import predict_probs
+    from solution.training.fit import predict_probs
 
     predict_probs(model, images, tta)
     times = []
@@ -93,7 +93,7 @@ def measure_network(cfg: Config, label: str, comp: Competition, folds: Sequence[
     (NaN where no chosen fold validates) and the members."""
     import keras
 
-    from solution.model import count_macs
+    from solution.models.cnn import count_macs
 
     run_dir = Path(runs_dir) / run_id(cfg, comp)
     write_json(run_dir / "config.json", cfg.to_dict())

@@ -5,7 +5,7 @@ predictors that disagree on a share d of the images differ in accuracy by at mos
 test.csv through `digit_edge.DigitReader` (arrays in MNIST convention, used as they are) and
 compares with the run's Keras test probabilities (test_probs.npy).
 
-    python -m solution.edge_agreement --run runs/<id> [--data zip] [--model int8|fp32|path]
+    python -m solution.bench.edge_agreement --run runs/<id> [--data zip] [--model int8|fp32|path]
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from solution.data import DataError, load_competition
+from solution.data.competition import DataError, load_competition
 
 
 def agreement(edge_digits: np.ndarray, keras_probs: np.ndarray) -> dict:

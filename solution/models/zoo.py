@@ -6,7 +6,7 @@ for it) and returns an uncompiled Keras model with input `image` (N, 28, 28, 1) 
 softmax output `probabilities` (N, 10). Augmentation stays in the input pipeline, so every
 architecture trains through the same `fit_member`, folds and augmentation.
 
-    cnn      the default strong CNN (`solution.model.build_model`; pruned through `channels`)
+    cnn      the default strong CNN (`solution.models.cnn.build_model`; pruned through `channels`)
     m3/m5/m7 An et al. 2020, "An Ensemble of Simple Convolutional Neural Network Models for MNIST
              Digit Recognition": bias-free valid convs + BN + ReLU, no pooling, one dense layer
              (pruned through `channels` too)
@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from solution.config import ARCHS, SIMPLE_CNNS, Config
-from solution.model import IMAGE_SHAPE, NUM_CLASSES, build_model
+from solution.models.cnn import IMAGE_SHAPE, NUM_CLASSES, build_model
 
 if TYPE_CHECKING:
     import keras

@@ -3,12 +3,13 @@
     python -m solution tune --profile quick --trials 12 --timeout 1h --workers 2
     python -m solution tune --storage postgresql://user@db/optuna      # every machine, same line
 
-Each trial turns into a `Config` (`solution.search_space.suggest_config`), trains through
-`solution.cv.run_cv` into runs/<run_id>/ (keyed by configuration and data, exactly as `submit`
-does, so `submit` reuses the best trial's fold models instead of retraining them) and returns the
-mean out-of-fold accuracy over the folds it trained: the profile's `tune_folds` (the first k of
-the shared 5), or `--folds`. After each fold it reports the running CV at step = fold index, so
-steps never collide and every trial is compared on the same validation rows at the same step.
+Each trial turns into a `Config` (`solution.tuning.search_space.suggest_config`), trains
+through `solution.training.cv.run_cv` into runs/<run_id>/ (keyed by configuration and data, as
+`submit` does, so `submit` reuses the best trial's fold models instead of retraining them) and
+returns the mean out-of-fold accuracy over the folds it trained: the profile's `tune_folds`
+(the first k of the shared 5), or `--folds`. After each fold it reports the running CV at
+step = fold index, so steps never collide and every trial is compared on the same validation rows
+at the same step.
 
 Sampler: TPE, `multivariate=True` (the parameters interact: learning rate with decay and epochs,
 width with dropout) and `constant_liar=True` (parallel workers do not all sample the same point),
@@ -37,7 +38,7 @@ compute it saved.
 Faults: Ctrl-C or SIGTERM ends the running trial as FAIL (Optuna does that for KeyboardInterrupt;
 SIGTERM is turned into one), finished trials are in the storage already, and running `tune` again
 continues the study. A worker killed outright leaves a RUNNING trial that the next start (or the
-next trial of another worker) fails: `solution.studies.fail_stale_trials`.
+next trial of another worker) fails: `solution.tuning.studies.fail_stale_trials`.
 """
 
 from __future__ import annotations
@@ -60,12 +61,13 @@ from optuna.trial import FrozenTrial, TrialState
 
 from solution.atomic import write_json
 from solution.config import Config
-from solution.cv import data_fingerprint, run_cv, run_id
-from solution.data import Competition
-from solution.folds import N_FOLDS
+from solution.data.competition import Competition
 from solution.profiles import Profile, get_profile
-from solution.search_space import default_params, suggest_config
-from solution.studies import (
+from solution.training.cv import data_fingerprint, run_cv, run_id
+from solution.training.fit import Log
+from solution.training.folds import N_FOLDS
+from solution.tuning.search_space import default_params, suggest_config
+from solution.tuning.studies import (
     StudyError,
     StudySpec,
     fail_stale_trials,
@@ -74,7 +76,6 @@ from solution.studies import (
     worker_identity,
     write_best,
 )
-from solution.train import Log
 
 SAMPLER_SEED = 0  # fixed: the same study history and seed give the same suggestions
 TPE_STARTUP_TRIALS = 5
@@ -238,7 +239,7 @@ def run_worker(request: TuneRequest, index: int = 0, comp: Competition | None = 
                log: Log | None = None) -> None:
     """One worker: join the study and run trials until it has `request.trials` finished ones."""
     from solution.submit import subset
-    from solution.train import configure_tensorflow
+    from solution.training.fit import configure_tensorflow
 
     configure_tensorflow(request.threads or max(1, (os.cpu_count() or 1) // request.workers))
     import tensorflow as tf
@@ -246,7 +247,7 @@ def run_worker(request: TuneRequest, index: int = 0, comp: Competition | None = 
     tf.get_logger().setLevel("ERROR")  # every trial builds new models: retracing notes are noise
     profile = get_profile(request.profile)
     if comp is None:
-        from solution.data import load_competition
+        from solution.data.competition import load_competition
 
         comp = subset(load_competition(request.data), profile.max_train_rows)
     study = prepare_study(request, comp, log=log)
@@ -313,7 +314,7 @@ def _main_thread() -> bool:
 
 def tune(request: TuneRequest, log: Log | None = None) -> TuneOutcome:
     """Run the study with `request.workers` processes; returns what the study holds afterwards."""
-    from solution.data import load_competition
+    from solution.data.competition import load_competition
     from solution.submit import subset
 
     profile = get_profile(request.profile)
@@ -340,7 +341,7 @@ def tune(request: TuneRequest, log: Log | None = None) -> TuneOutcome:
 
 
 def outcome(study: optuna.Study, spec: StudySpec) -> TuneOutcome:
-    from solution.studies import best_summary
+    from solution.tuning.studies import best_summary
 
     states = [t.state for t in study.get_trials(deepcopy=False)]
     complete, pruned = states.count(TrialState.COMPLETE), states.count(TrialState.PRUNED)
@@ -382,7 +383,7 @@ def _worker_main(request: TuneRequest, index: int) -> None:
     def log(line: str) -> None:
         print(f"[worker {index}] {line}", file=sys.stderr, flush=True)
 
-    from solution.data import DataError
+    from solution.data.competition import DataError
 
     try:
         run_worker(request, index, log=log)

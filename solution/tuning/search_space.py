@@ -13,7 +13,7 @@ epochs and width that the tuner may choose within the ranges below.
 With several architectures (`tune --archs cnn,m5`) the trial also chooses `arch`; the fields that
 shape only the CNN are then still suggested but ignored by the other networks.
 
-    python -c "import optuna; from solution.search_space import *; ..."   # see tests
+    python -c "import optuna; from solution.tuning.search_space import *; ..."   # see tests
 """
 
 from __future__ import annotations

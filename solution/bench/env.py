@@ -4,7 +4,7 @@ The edge package promises numpy + onnxruntime + Pillow only; this measures what 
 user who embeds it. The edge environment is a fresh venv with `pip install ./edge` (made once
 at `.venv-edge`).
 
-    python -m solution.bench_env [--edge-venv .venv-edge] [--train-venv .venv]
+    python -m solution.bench.env [--edge-venv .venv-edge] [--train-venv .venv]
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from solution.bench_output import emit_table
+from solution.reporting.tables import emit_table
 
 
 def tree_bytes(path: Path) -> int:

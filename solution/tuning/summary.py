@@ -14,7 +14,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from solution.search_space import SEARCHED
+from solution.tuning.search_space import SEARCHED
 
 PLOTS = {
     "history.png": "plot_optimization_history",

@@ -11,9 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from solution.augment import TTA_SHIFTS, eval_dataset, to_float, training_dataset, tta_views
 from solution.config import Config
-from solution.zoo import create_model
+from solution.models.zoo import create_model
+from solution.training.augment import (
+    TTA_SHIFTS,
+    eval_dataset,
+    to_float,
+    training_dataset,
+    tta_views,
+)
 
 if TYPE_CHECKING:
     import keras

@@ -1,8 +1,8 @@
 """`build_model(cfg) -> keras.Model`: the CNN family, inference layers only.
 
-Augmentation lives in the input pipeline (`solution.augment`), so the model that is saved and
-exported holds nothing but what runs at prediction time. Input: (N, 28, 28, 1) float32 in 0..1;
-output: softmax probabilities (N, 10).
+Augmentation lives in the input pipeline (`solution.training.augment`), so the model that is
+saved and exported holds nothing but what runs at prediction time. Input: (N, 28, 28, 1) float32
+in 0..1; output: softmax probabilities (N, 10).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from solution.atomic import write_json
-from solution.folds import N_FOLDS
+from solution.training.folds import N_FOLDS
 
 JOURNAL_FILE = "journal.log"
 BEST_FILE = "best.json"

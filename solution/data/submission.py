@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from solution.atomic import atomic_path
-from solution.data import SUBMISSION_COLUMNS
+from solution.data.competition import SUBMISSION_COLUMNS
 
 
 class SubmissionError(Exception):

@@ -23,9 +23,9 @@ import numpy as np
 
 from solution.atomic import atomic_path, write_json
 from solution.config import Config
-from solution.data import Competition
-from solution.folds import N_FOLDS, stratified_folds
-from solution.train import EpochClock, Log, fit_member, predict_probs
+from solution.data.competition import Competition
+from solution.training.fit import EpochClock, Log, fit_member, predict_probs
+from solution.training.folds import N_FOLDS, stratified_folds
 
 FoldHook = Callable[[int, float, float], None]  # (fold, fold accuracy, running CV accuracy)
 

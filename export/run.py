@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from solution.config import Config
-from solution.cv import data_fingerprint
-from solution.data import Competition, load_competition
+from solution.data.competition import Competition, load_competition
 from solution.profiles import PROFILES
 from solution.submit import latest_run, subset
+from solution.training.cv import data_fingerprint
 
 
 class RunError(Exception):
@@ -124,7 +124,7 @@ def _read_json(path: Path) -> dict:
 
 
 def _training_rows(source: str, profile: str, expected: str, run_dir: Path) -> Competition:
-    from solution.data import DataError
+    from solution.data.competition import DataError
 
     try:
         comp = load_competition(source)

@@ -2,7 +2,7 @@
 
 Both train the same network on the same images with the same batch size in one process; each
 is warmed up, then timed over several short epochs, and the median images/s is reported with
-the ratio. Run: `python -m solution.bench_train --data path/to/digit-recognizer.zip`.
+the ratio. Run: `python -m solution.bench.train --data path/to/digit-recognizer.zip`.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import time
 import click
 import numpy as np
 
-from solution.augment import training_dataset
-from solution.bench_output import emit_table
 from solution.config import Config
-from solution.data import DataError, load_competition
-from solution.model import build_model
-from solution.train import compile_model, configure_tensorflow
+from solution.data.competition import DataError, load_competition
+from solution.models.cnn import build_model
+from solution.reporting.tables import emit_table
+from solution.training.augment import training_dataset
+from solution.training.fit import compile_model, configure_tensorflow
 
 
 def keras_layers_model(cfg: Config):

@@ -1,0 +1,1 @@
+"""Benchmarks: training throughput, install sizes, and the edge package against Keras."""

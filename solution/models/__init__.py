@@ -1,0 +1,1 @@
+"""Models: the zoo of networks every run trains, built from one `Config`."""

@@ -1,0 +1,1 @@
+"""Tuning: the search space, the Optuna objective and workers, study storage and summary."""
