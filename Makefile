@@ -61,7 +61,7 @@ clean-venv:
 	rm -rf $(VENV)
 
 demo: $(STAMP)
-	$(PY) -m solution.demo --out demo
+	$(PY) -m solution demo --out demo
 
 # The benchmark suite: each table is measured in one run, ratios against their peer in the same run.
 BENCH_DIR ?= runs/bench
@@ -71,14 +71,14 @@ bench: bench-train bench-edge bench-env edge-bench
 
 bench-train: $(STAMP)
 	mkdir -p $(BENCH_DIR)
-	$(PY) -m solution.bench.train $(DATA_ARG) $(THREADS_ARG) --out $(BENCH_DIR)/train.md
+	$(PY) -m solution bench train $(DATA_ARG) $(THREADS_ARG) --out $(BENCH_DIR)/train.md
 
 edge-agreement: $(STAMP)
-	$(PY) -m solution.bench.edge_agreement --run "$(or $(RUN),runs/$(shell cat runs/LATEST 2>/dev/null))" $(DATA_ARG)
+	$(PY) -m solution bench agreement $(RUN_ARG) $(DATA_ARG)
 
 bench-env: $(STAMP)
 	mkdir -p $(BENCH_DIR)
-	$(PY) -m solution.bench.env --out $(BENCH_DIR)/env.md
+	$(PY) -m solution bench env --out $(BENCH_DIR)/env.md
 	.venv-edge/bin/python edge/bench/coldstart.py
 
 # --- export (issue 4): prune, convert, quantize, check, publish into edge/digit_edge/models ---
@@ -88,11 +88,11 @@ OUT_ARG = $(if $(OUT),--out "$(OUT)",)
 .PHONY: export bench-edge
 
 export: $(STAMP)
-	$(PY) -m export $(RUN_ARG) $(DATA_ARG) $(OUT_ARG) $(THREADS_ARG)
+	$(PY) -m solution export $(RUN_ARG) $(DATA_ARG) $(OUT_ARG) $(THREADS_ARG)
 
 bench-edge: $(STAMP)
 	$(PY) -c "import ai_edge_litert" 2>/dev/null || $(PY) -m pip install -q -e ".[bench]"
-	$(PY) -m export.bench $(RUN_ARG) $(OUT_ARG)
+	$(PY) -m solution bench edge $(RUN_ARG) $(OUT_ARG)
 
 # --- edge: held-out check sets and the digit-edge bench on them ---
 # EDGE_SOURCE=sklearn (default) renders scikit-learn's digits: writers no bundled model has seen.
@@ -120,14 +120,14 @@ edge-sets: $(EDGE_SETS)/$(EDGE_SOURCE)-checkset/labels.csv $(EDGE_FIELD_SET)/lab
 	$(EDGE_CAL_SET)/labels.csv
 
 $(EDGE_SETS)/$(EDGE_SOURCE)-checkset/labels.csv: | $(STAMP)
-	$(PY) edge/bench/make_checkset.py $(EDGE_SET_ARGS) --out $(@D)
+	$(PY) -m edge.bench.make_checkset $(EDGE_SET_ARGS) --out $(@D)
 
 $(EDGE_FIELD_SET)/labels.csv: | $(STAMP)
-	$(PY) edge/bench/make_fields.py $(EDGE_SET_ARGS) --half odd --seed 1 \
+	$(PY) -m edge.bench.make_fields $(EDGE_SET_ARGS) --half odd --seed 1 \
 		--fields $(EDGE_FIELDS) --out $(@D)
 
 $(EDGE_CAL_SET)/labels.csv: | $(STAMP)
-	$(PY) edge/bench/make_fields.py $(EDGE_SET_ARGS) --half even --seed 0 \
+	$(PY) -m edge.bench.make_fields $(EDGE_SET_ARGS) --half even --seed 0 \
 		--fields $(EDGE_CAL_FIELDS) --out $(@D)
 
 edge-bench: edge-sets
@@ -141,10 +141,10 @@ edge-bench: edge-sets
 
 # The glyph model (digit / . , - $ / other) beside the bundled digit models; train.csv digits.
 glyph-model: $(STAMP)
-	$(PY) edge/tools/make_glyph_model.py $(if $(DATA),--data "$(DATA)",) --out edge/digit_edge/models
+	$(PY) -m edge.tools.make_glyph_model $(if $(DATA),--data "$(DATA)",) --out edge/digit_edge/models
 
 edge-interim-model: $(STAMP)
-	$(PY) edge/tools/make_interim_model.py $(EDGE_ZIP_ARG:--zip=--data)
+	$(PY) -m edge.tools.make_interim_model $(EDGE_ZIP_ARG:--zip=--data)
 
 # --- tune (issue 3): Optuna study in optuna_studies/$(PROFILE)/, read by `make submit` ---
 # TRIALS = finished trials the study should reach; TIMEOUT = 6h, 30m...; WORKERS = processes
@@ -182,7 +182,7 @@ OVERSAMPLE ?=
 .PHONY: baselines options
 
 baselines: $(STAMP)
-	$(PY) -m solution.baselines $(DATA_ARG) --profile $(PROFILE) \
+	$(PY) -m solution baselines $(DATA_ARG) --profile $(PROFILE) \
 		$(if $(MODELS),--models $(MODELS),) $(if $(OVERSAMPLE),--oversample $(OVERSAMPLE),) \
 		$(THREADS_ARG)
 
@@ -194,7 +194,7 @@ ONLY ?=
 FOLDS ?=
 
 options: $(STAMP)
-	$(PY) -m solution.baselines.options_cli $(DATA_ARG) --profile $(PROFILE) \
+	$(PY) -m solution options $(DATA_ARG) --profile $(PROFILE) \
 		$(if $(filter undefined,$(origin ENSEMBLES)),,--ensembles "$(ENSEMBLES)") \
 		$(if $(ONLY),--only "$(ONLY)",) \
 		$(if $(FOLDS),--folds $(FOLDS),) $(THREADS_ARG)

@@ -4,27 +4,26 @@ Keras `model.predict`, onnxruntime fp32 and int8 (the edge files), and LiteRT in
 pruned network, at batch 256 and for a single image; ratios are measured in the same run. One
 warm-up, then the median of repeats.
 
-    python -m export.bench [--run runs/<id>] [--out edge/digit_edge/models]
+    solution bench edge [--run runs/<id>] [--out edge/digit_edge/models]
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 from pathlib import Path
 
-import click
 import numpy as np
 
 from export.calibration import calibration_images
-from export.cli import DEFAULT_OUT
 from export.convert import INPUT, mean_weights, session
 from export.manifest import FP32_FILE, INT8_FILE
-from export.pipeline import EXPORT_DIR
+from export.run import load_run
 from export.timing import median_seconds
 from solution.atomic import write_json, write_text
 from solution.config import Config
+from solution.reporting.tables import Column, Table
+from solution.runfolder import RunFolder
 
 BATCH = 256
 
@@ -93,9 +92,8 @@ def benchmark(run_dir: Path, models_dir: Path, log=print) -> tuple[str, dict]:
     from solution.training.fit import configure_tensorflow
 
     configure_tensorflow(1)
-    labels = np.load(run_dir / "train_labels.npy")
-    from export.run import load_run
-
+    folder = RunFolder(run_dir)
+    labels = folder.train_labels()
     run = load_run(run_dir)
     x = calibration_images(run.images, labels, BATCH, seed=1)
     one = x[:1]
@@ -108,7 +106,7 @@ def benchmark(run_dir: Path, models_dir: Path, log=print) -> tuple[str, dict]:
         log(f"{name}: {BATCH / per_batch:,.0f} images/s at batch {BATCH}, "
             f"{1000 * single:.3f} ms for one image")
 
-    model = keras_ensemble(run_dir / EXPORT_DIR / "members")
+    model = keras_ensemble(folder.exported_members_dir)
     measure("Keras model.predict", lambda: model.predict(x, batch_size=BATCH, verbose=0),
             lambda: model.predict(one, verbose=0))
     for name, file in (("ORT fp32", FP32_FILE), ("ORT int8", INT8_FILE)):
@@ -127,21 +125,22 @@ def benchmark(run_dir: Path, models_dir: Path, log=print) -> tuple[str, dict]:
         except Exception as exc:  # converter failures vary by TF version; the rest still counts
             note = f"LiteRT skipped: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     table = format_bench(rows, note)
-    folder = run_dir / EXPORT_DIR
-    write_text(folder / "bench.md", table)
-    write_json(folder / "bench.json", {"batch": BATCH, "threads": 1, "rows": rows, "note": note})
+    write_text(folder.export_dir / "bench.md", table)
+    write_json(folder.export_dir / "bench.json",
+               {"batch": BATCH, "threads": 1, "rows": rows, "note": note})
     return table, rows
 
 
 def format_bench(rows: dict[str, dict], note: str) -> str:
     keras_row, fp32_row = rows["Keras model.predict"], rows["ORT fp32"]
-    lines = [f"| engine (1 thread) | images/s, batch {BATCH} | ms, 1 image | batch vs Keras | "
-             "batch vs ORT fp32 | 1 image vs Keras |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for name, r in rows.items():
-        lines.append(f"| {name} | {r['images_per_s']:,.0f} | {r['single_ms']:.3f} | "
-                     f"{r['images_per_s'] / keras_row['images_per_s']:.1f}x | "
-                     f"{r['images_per_s'] / fp32_row['images_per_s']:.2f}x | "
-                     f"{keras_row['single_ms'] / r['single_ms']:.0f}x |")
+    right = (f"images/s, batch {BATCH}", "ms, 1 image", "batch vs Keras", "batch vs ORT fp32",
+             "1 image vs Keras")
+    table = Table((Column("engine (1 thread)"), *(Column(name, "right") for name in right)),
+                  [(name, f"{r['images_per_s']:,.0f}", f"{r['single_ms']:.3f}",
+                    f"{r['images_per_s'] / keras_row['images_per_s']:.1f}x",
+                    f"{r['images_per_s'] / fp32_row['images_per_s']:.2f}x",
+                    f"{keras_row['single_ms'] / r['single_ms']:.0f}x") for name, r in rows.items()])
+    lines = [table.markdown()]
     if "LiteRT int8" in rows:
         ort8, lite = rows["ORT int8"], rows["LiteRT int8"]
         lines += ["", f"ORT int8 / LiteRT int8: batch "
@@ -150,26 +149,3 @@ def format_bench(rows: dict[str, dict], note: str) -> str:
     if note:
         lines += ["", note]
     return "\n".join(lines) + "\n"
-
-
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--run", "run_path", type=click.Path(file_okay=False), default=None,
-              help="Exported run folder (default: runs/LATEST).")
-@click.option("--runs-dir", type=click.Path(file_okay=False), default="runs", show_default=True)
-@click.option("--out", "models_dir", type=click.Path(file_okay=False), default=str(DEFAULT_OUT),
-              show_default=True, help="Models folder the export wrote.")
-def main(run_path, runs_dir, models_dir) -> None:
-    """Benchmark Keras, ORT fp32, ORT int8 and LiteRT int8 on one thread."""
-    from export.run import RunError, resolve_run_dir
-
-    try:
-        run_dir = resolve_run_dir(run_path, runs_dir)
-        table, _ = benchmark(run_dir, Path(models_dir), log=lambda m: click.echo(m, err=True))
-    except (RunError, FileNotFoundError, ValueError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    click.echo(table)
-
-
-if __name__ == "__main__":
-    main()

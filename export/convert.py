@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from solution.data.competition import NUM_CLASSES
+
 if TYPE_CHECKING:
     import keras
 
@@ -131,7 +133,7 @@ def run_onnx(sess, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
     output = sess.get_outputs()[0].name
     parts = [sess.run([output], {INPUT: x[i:i + batch_size]})[0]
              for i in range(0, len(x), batch_size)]
-    return np.concatenate(parts) if parts else np.zeros((0, 10), np.float32)
+    return np.concatenate(parts) if parts else np.zeros((0, NUM_CLASSES), np.float32)
 
 
 def to_input(images: np.ndarray) -> np.ndarray:

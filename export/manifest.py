@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from export.convert import BATCH_DIM, INPUT, OUTPUT
+from solution.data.competition import NUM_CLASSES
+from solution.reporting.provenance import library_versions
 
 NAME = "digit-recognizer-cnn-ensemble"
 FORMAT_VERSION = 1  # bump when the keys below change meaning
@@ -21,6 +23,8 @@ PREPROCESSING = (
     "28x28 grayscale digit, white ink on black (MNIST convention), pixel values divided by 255 "
     "to float32 in 0..1, shape [N, 28, 28, 1]; no mean/std normalisation. Dark ink on a light "
     "background must be inverted first; other sizes resized to 28x28 with the digit centred.")
+
+EXPORT_LIBRARIES = ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "numpy")
 
 
 def sha256(path: Path) -> str:
@@ -33,19 +37,6 @@ def sha256(path: Path) -> str:
 
 def variant(path: Path) -> dict[str, Any]:
     return {"file": path.name, "sha256": sha256(path), "bytes": path.stat().st_size}
-
-
-def library_versions() -> dict[str, str]:
-    import importlib.metadata as md
-    import platform
-
-    versions = {"python": platform.python_version()}
-    for name in ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "numpy"):
-        try:
-            versions[name] = md.version(name)
-        except md.PackageNotFoundError:
-            continue
-    return versions
 
 
 def build_manifest(folder: Path, *, run_id: str, command: str, members: list[dict],
@@ -66,7 +57,7 @@ def build_manifest(folder: Path, *, run_id: str, command: str, members: list[dic
         "variants": {"int8": variant(folder / INT8_FILE), "fp32": variant(folder / FP32_FILE)},
         "input": {"name": INPUT, "shape": [BATCH_DIM, 28, 28, 1], "dtype": "float32",
                   "range": [0.0, 1.0]},
-        "output": {"name": OUTPUT, "shape": [BATCH_DIM, 10], "dtype": "float32",
+        "output": {"name": OUTPUT, "shape": [BATCH_DIM, NUM_CLASSES], "dtype": "float32",
                    "meaning": "mean of the members' softmax probabilities for digits 0..9"},
         "preprocessing": PREPROCESSING,
         "min_confidence": min_confidence["value"],
@@ -80,6 +71,6 @@ def build_manifest(folder: Path, *, run_id: str, command: str, members: list[dic
         "calibration": calibration,
         "timing": timing,
         "settings": settings,
-        "versions": library_versions(),
+        "versions": library_versions(EXPORT_LIBRARIES),
         "opset": opset,
     }

@@ -112,8 +112,8 @@ def _prepare(run: Run, member: Member, model: keras.Model, plan: PrunePlan | Non
                                   learning_rate=settings.finetune_lr,
                                   lr_decay=settings.finetune_lr_decay)
     pruned, _ = fit_member(tune_cfg, run.images[train_index], run.labels[train_index],
-                           val_images, val_labels, seed=settings.seed + 7919 * member.fold
-                           + member.seed, model=pruned)
+                           val_images, val_labels, seed=settings.seed + member.seed,
+                           model=pruned)  # member.seed is already distinct per fold and seed
     probs = predict_probs(pruned, val_images)
     acc = _accuracy(probs, val_labels)
     drop = 100.0 * (base_acc - acc)

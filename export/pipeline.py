@@ -54,12 +54,14 @@ from export.run import Run, load_run
 from export.settings import ExportSettings
 from export.timing import one_graph_vs_sessions
 from solution.atomic import write_json
+from solution.data.competition import NUM_CLASSES
+from solution.errors import Refused
+from solution.runfolder import RunFolder
 
 Log = Callable[[str], None]
-EXPORT_DIR = "export"  # inside the run folder: table, pruned members
 
 
-class ExportRefused(Exception):
+class ExportRefused(Refused):
     """A check failed; nothing was published. The message is one line for the user."""
 
 
@@ -104,8 +106,9 @@ def export_run(run_dir: Path, out_dir: Path, *, data: str | None = None,
 def _export(run: Run, out_dir: Path, settings: ExportSettings, thresholds: Thresholds,
             command: str | None, say: Log, started: float) -> ExportResult:
     prepared = keep_ensemble_accuracy(run, prepare_members(run, settings, say), settings, say)
-    export_dir = run.path / EXPORT_DIR
-    _save_members(prepared, export_dir / "members")
+    folder = RunFolder(run.path)
+    export_dir = folder.export_dir
+    _save_members(prepared, folder.exported_members_dir)
     with tempfile.TemporaryDirectory(prefix="digits-export-") as tmp:
         work = Path(tmp)
         say("converting to ONNX")
@@ -238,7 +241,7 @@ def _covered(prepared: list[PreparedMember], rows: int) -> np.ndarray:
 def _oof(prepared: list[PreparedMember], rows: int, probs_of) -> np.ndarray:
     """Out-of-fold probabilities: each row is the weighted mean of the members that validated
     on it (equal weights in a one-architecture run, one share per architecture otherwise)."""
-    total = np.zeros((rows, 10), np.float64)
+    total = np.zeros((rows, NUM_CLASSES), np.float64)
     weight = np.zeros(rows)
     for p in prepared:
         total[p.member.val_index] += p.member.weight * probs_of(p)

@@ -13,7 +13,6 @@ nothing is unimportant however large its raw kernel is.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -184,8 +183,3 @@ def _layer_or_none(model: keras.Model, name: str):
         return model.get_layer(name)
     except ValueError:
         return None
-
-
-def mac_share(before: int, after: int) -> float:
-    """Fraction of MACs removed; NaN when there was nothing to remove."""
-    return 1.0 - after / before if before else math.nan

@@ -6,9 +6,41 @@ from pathlib import Path
 
 from export.parity import Check
 from solution.atomic import write_json, write_text
+from solution.reporting.tables import Column, Table
 
 TABLE_MD = "export.md"
 TABLE_JSON = "export.json"
+
+
+def checks_table(checks: list[Check]) -> Table:
+    """A failed check shouts (**NO**): it is why nothing was published."""
+    return Table((Column("check"), Column("value", "right"), Column("limit", "right"),
+                  Column("pass", "center")),
+                 [(f"{c.name}{f' ({c.detail})' if c.detail else ''}", f"{c.value:.6g}",
+                   f"{c.limit:g}", "yes" if c.passed else "**NO**") for c in checks])
+
+
+def accuracy_table(acc: dict) -> Table:
+    """Accuracy at each step from training to int8, so a loss can be pinned on one step."""
+    return Table((Column("accuracy (OOF: each member on its own validation fold)"),
+                  Column("value", "right")),
+                 [("run CV accuracy (as trained)", f"{acc['run_cv']:.5f}"),
+                  ("unpruned Keras members", f"{acc['unpruned_keras_oof']:.5f}"),
+                  ("exported Keras members (pruned where kept)",
+                   f"{acc['exported_keras_oof']:.5f}"),
+                  ("exported int8 ONNX", f"{acc['int8_oof']:.5f}"),
+                  ("OOF rows", str(acc["oof_rows"]))])
+
+
+def members_table(members: list[dict]) -> Table:
+    """What pruning cost and saved per member, on the fold that member never trained on."""
+    right = ("MACs before", "MACs after", "fold acc before", "fold acc after")
+    return Table((Column("member"), Column("pruned", "center"), Column("channels"),
+                  *(Column(name, "right") for name in right)),
+                 [(str(m["member"]), "yes" if m["pruned"] else "no",
+                   ",".join(map(str, m["channels"])), f"{m['macs_before']:,}",
+                   f"{m['macs_after']:,}", f"{m['accuracy_before']:.5f}",
+                   f"{m['accuracy_after']:.5f}") for m in members])
 
 
 def format_table(manifest: dict, checks: list[Check], notes: list[str], published: bool,
@@ -21,24 +53,9 @@ def format_table(manifest: dict, checks: list[Check], notes: list[str], publishe
              f"{seconds:.0f} s; opset {manifest['opset']}; calibration "
              f"{manifest['calibration']['method']} on {manifest['calibration']['images']} "
              "training images", "",
-             "| check | value | limit | pass |", "| --- | ---: | ---: | :---: |"]
-    for c in checks:
-        lines.append(f"| {c.name}{f' ({c.detail})' if c.detail else ''} | {c.value:.6g} | "
-                     f"{c.limit:g} | {'yes' if c.passed else '**NO**'} |")
-    lines += ["", "| accuracy (OOF: each member on its own validation fold) | value |",
-              "| --- | ---: |",
-              f"| run CV accuracy (as trained) | {acc['run_cv']:.5f} |",
-              f"| unpruned Keras members | {acc['unpruned_keras_oof']:.5f} |",
-              f"| exported Keras members (pruned where kept) | {acc['exported_keras_oof']:.5f} |",
-              f"| exported int8 ONNX | {acc['int8_oof']:.5f} |",
-              f"| OOF rows | {acc['oof_rows']} |", "",
-              "| member | pruned | channels | MACs before | MACs after | fold acc before | "
-              "fold acc after |", "| --- | :---: | --- | ---: | ---: | ---: | ---: |"]
-    for m in manifest["members"]:
-        lines.append(f"| {m['member']} | {'yes' if m['pruned'] else 'no'} | "
-                     f"{','.join(map(str, m['channels']))} | {m['macs_before']:,} | "
-                     f"{m['macs_after']:,} | {m['accuracy_before']:.5f} | "
-                     f"{m['accuracy_after']:.5f} |")
+             checks_table(checks).markdown(), "",
+             accuracy_table(acc).markdown(), "",
+             members_table(manifest["members"]).markdown()]
     saved = 1 - macs["ensemble_after"] / macs["ensemble_before"]
     timing = manifest["timing"]
     lines += ["", f"Ensemble MACs per image: {macs['ensemble_before']:,} -> "

@@ -13,21 +13,16 @@ one line, because every out-of-fold figure would silently be wrong.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from solution.config import Config
-from solution.data.competition import Competition, load_competition
+from solution.data.competition import Competition, load_competition, subset
 from solution.profiles import PROFILES
-from solution.submit import latest_run, subset
+from solution.runfolder import RunError, RunFolder, read_json_object
 from solution.training.cv import data_fingerprint
-
-
-class RunError(Exception):
-    """The run folder is missing, unfinished or does not match its data; one line for the user."""
 
 
 @dataclass(frozen=True)
@@ -68,26 +63,14 @@ class Run:
     data_source: str
 
 
-def resolve_run_dir(run: str | Path | None, runs_dir: str | Path = "runs") -> Path:
-    """`run` itself, or the folder named by runs/LATEST."""
-    if run is not None:
-        path = Path(run)
-        if path.name == "LATEST" and path.is_file():
-            return path.parent / path.read_text().strip()
-        return path
-    try:
-        return latest_run(Path(runs_dir))
-    except FileNotFoundError as exc:
-        raise RunError(str(exc)) from None
-
-
 def load_run(run_dir: str | Path, data: str | Path | None = None) -> Run:
     """Load run.json, the members, and rebuild (and verify) the run's training rows.
 
     `data` overrides the data path recorded in run.json (a moved or re-downloaded zip).
     """
-    run_dir = Path(run_dir)
-    info = _read_json(run_dir / "run.json")
+    folder = RunFolder(Path(run_dir))
+    run_dir = folder.path
+    info = folder.read_info()
     try:
         cfg = Config.from_dict(info["config"])
         source = str(data) if data is not None else info["data"]["source"]
@@ -95,32 +78,20 @@ def load_run(run_dir: str | Path, data: str | Path | None = None) -> Run:
         profile = info.get("profile", "default")
         members_info = info["members"]
     except (KeyError, TypeError, ValueError) as exc:
-        raise RunError(f"{run_dir / 'run.json'}: malformed ({exc})") from None
-    configs = _member_configs(run_dir, info, cfg)
+        raise RunError(f"{folder.run_json}: malformed ({exc})") from None
+    configs = _member_configs(folder, info, cfg)
     comp = _training_rows(source, profile, expected, run_dir)
-    members = tuple(_member(run_dir, entry, configs) for entry in members_info)
+    members = tuple(_member(folder, entry, configs) for entry in members_info)
     if not members:
-        raise RunError(f"{run_dir / 'run.json'}: lists no members")
+        raise RunError(f"{folder.run_json}: lists no members")
     members = _weighted(members)
     for member in members:
         if member.val_index.size == 0 or member.val_index.max() >= len(comp.train_labels):
-            raise RunError(f"{run_dir / 'members' / member.name}.npz: validation rows do not fit "
+            raise RunError(f"{member.model_path.with_suffix('.npz')}: validation rows do not fit "
                            f"the {len(comp.train_labels)} training rows")
     return Run(run_dir, info.get("run_id", run_dir.name), profile, cfg,
                float(info.get("cv_accuracy", float("nan"))), members, comp.train_images,
                comp.train_labels, source)
-
-
-def _read_json(path: Path) -> dict:
-    if not path.is_file():
-        raise RunError(f"{path}: not found; is {path.parent} a finished run folder?")
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise RunError(f"{path}: not readable JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise RunError(f"{path}: expected a JSON object")
-    return data
 
 
 def _training_rows(source: str, profile: str, expected: str, run_dir: Path) -> Competition:
@@ -140,27 +111,28 @@ def _training_rows(source: str, profile: str, expected: str, run_dir: Path) -> C
     return comp
 
 
-def _member_configs(run_dir: Path, info: dict, cfg: Config) -> dict[str, Config]:
+def _member_configs(run: RunFolder, info: dict, cfg: Config) -> dict[str, Config]:
     """Run id -> configuration of its members: the run's own, or each architecture run's."""
     if not info.get("architectures"):
         return {"": cfg}
     configs = {}
     for entry in info["architectures"]:
-        arch_json = run_dir.parent / str(entry.get("run_id")) / "run.json"
+        arch_json = run.sibling(str(entry.get("run_id"))).run_json
         try:
-            configs[entry["run_id"]] = Config.from_dict(_read_json(arch_json)["config"])
+            configs[entry["run_id"]] = Config.from_dict(read_json_object(arch_json)["config"])
         except (KeyError, TypeError, ValueError) as exc:
             raise RunError(f"{arch_json}: malformed ({exc})") from None
     return configs
 
 
-def _member(run_dir: Path, entry: dict, configs: dict[str, Config]) -> Member:
+def _member(folder: RunFolder, entry: dict, configs: dict[str, Config]) -> Member:
+    run_dir = folder.path
     try:
         fold, seed = int(entry["fold"]), int(entry["seed"])
         model_path = run_dir / entry["model"]
         config = configs[entry.get("run_id", "")]
     except (KeyError, TypeError, ValueError) as exc:
-        raise RunError(f"{run_dir / 'run.json'}: malformed member entry ({exc})") from None
+        raise RunError(f"{folder.run_json}: malformed member entry ({exc})") from None
     probs_path = model_path.with_suffix(".npz")
     for path in (model_path, probs_path):
         if not path.is_file():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 Downsample = Literal["strided", "pool"]
@@ -25,14 +25,18 @@ SIMPLE_CNNS: dict[str, tuple[int, tuple[int, ...]]] = {
 # Architectures whose conv widths `channels` can set, so structured pruning can narrow them.
 PRUNABLE = ("cnn", *SIMPLE_CNNS)
 
-# Fields added after runs already existed, with the default that leaves them out of the hash.
-LATER_FIELDS: dict[str, Any] = {"arch": "cnn", "ema_momentum": 0.0}
+# The fields that shape a network. Each zoo entry declares which of them its builder reads
+# (`solution.models.zoo.register(name, reads=...)`); every other field (`TRAINING_FIELDS`:
+# optimiser, schedule, augmentation, ensemble) is read by the training of every architecture.
+NETWORK_FIELDS = ("width", "stages", "convs_per_stage", "kernel_size", "downsample", "batch_norm",
+                  "bn_momentum", "dropout", "head", "head_width", "channels")
 
 
 @dataclass(frozen=True)
 class Config:
-    arch: str = "cnn"  # zoo network (ARCHS); the fields below up to `head_width` shape only "cnn"
-    # --- network (the public 99.6% recipe: 2 stages of conv-conv-5x5/2 plus a 4x4 conv head) ---
+    arch: str = "cnn"  # zoo network (ARCHS); each reads only some of the network fields below
+    # --- network (NETWORK_FIELDS; the public 99.6% recipe: 2 stages of conv-conv-5x5/2 plus a
+    # 4x4 conv head; "cnn" reads them all) ---
     width: int = 32  # channels of stage 0; stage s has width * 2**s channels
     stages: int = 2  # downsampling stages; 28 -> 12 -> 4 pixels with valid 3x3 convs
     convs_per_stage: int = 2  # 3x3 convs before each downsampling step
@@ -60,7 +64,6 @@ class Config:
     # --- ensemble ---
     seeds_per_fold: int = 1  # models trained per fold, each with its own seed; their mean is used
     tta: bool = False  # average predictions over a few fixed small shifts at predict time
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)  # free notes
 
     def __post_init__(self) -> None:
         _check(self.arch in ARCHS, "arch", self.arch, f"unknown; choose one of {', '.join(ARCHS)}")
@@ -130,21 +133,22 @@ class Config:
         return cls(**values)
 
     def fingerprint(self) -> str:
-        """Short stable hash of everything that changes what is trained (notes excluded).
+        """Short stable hash of what changes what is trained: `arch`, the training fields and
+        the network fields that `arch` reads, so configurations that differ only in fields
+        their network ignores (an m5's `width`) share run folders and trained folds."""
+        from solution.models.zoo import fields_read  # the zoo imports this module
 
-        Fields added after the first runs (`LATER_FIELDS`) enter only when they differ from
-        their default, so runs made before them keep their hash and their finished run folders
-        are still reused.
-        """
         data = self.to_dict()
-        data.pop("extra")
-        for name, default in LATER_FIELDS.items():
-            if data[name] == default:
-                data.pop(name)
-        blob = json.dumps(data, sort_keys=True).encode()
+        blob = json.dumps({name: data[name] for name in fields_read(self.arch)},
+                          sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:10]
 
 
 def _check(ok: bool, name: str, value: object, message: str) -> None:
     if not ok:
         raise ValueError(f"config field {name}={value!r}: {message}")
+
+
+# Everything but `arch` and the network: read by every architecture's training.
+TRAINING_FIELDS = tuple(f.name for f in dataclasses.fields(Config)
+                        if f.name != "arch" and f.name not in NETWORK_FIELDS)

@@ -6,7 +6,7 @@ study plots -> export (prune, ONNX, int8, parity) -> `digit-edge classify` on re
 `digit-edge read` of handwritten ZIP+4 codes and check amounts with the bundled model.
 Everything goes under one folder (default demo/); the committed edge models are never touched.
 
-    python -m solution.demo [--out demo] [--trials 3]
+    solution demo [--out demo] [--trials 3]
 """
 
 from __future__ import annotations
@@ -20,17 +20,20 @@ from pathlib import Path
 
 import click
 
-MAKE_FIELDS = Path(__file__).resolve().parents[1] / "edge" / "bench" / "make_fields.py"
+from solution.errors import Refused
+from solution.runfolder import latest
+
+REPO = Path(__file__).resolve().parents[1]  # the edge bench scripts run as modules from here
 
 
-class StepFailed(Exception):
+class StepFailed(Refused):
     """A demo step exited non-zero; its own message was printed above."""
 
 
-def run_step(title: str, args: list[str]) -> subprocess.CompletedProcess:
+def run_step(title: str, args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
     click.secho(f"\n==> {title}\n    {' '.join(args)}", fg="cyan", err=True)
     started = time.perf_counter()
-    proc = subprocess.run(args, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.run(args, stdout=subprocess.PIPE, text=True, cwd=cwd)
     if proc.stdout:
         click.echo(proc.stdout.rstrip(), err=True)
     if proc.returncode != 0:
@@ -47,16 +50,11 @@ def edge_accuracy(classify_json: str, labels_csv: Path) -> tuple[float, int]:
     return right / max(1, len(rows)), len(rows)
 
 
-@click.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="demo",
-              show_default=True, help="Folder for everything the demo makes.")
-@click.option("--trials", type=click.IntRange(1), default=3, show_default=True,
-              help="Finished tuning trials the demo study should reach.")
-def main(out_dir: str, trials: int) -> None:
+def run_demo(out: Path, trials: int) -> None:
     """Run the offline demo end to end and say where each output is."""
     from solution.data.demo import build_demo_competition, score_submission
 
-    out = Path(out_dir)
+    out = out.resolve()  # the field renderer runs from the repository root
     py = sys.executable
     edge_cli = str(Path(py).with_name("digit-edge"))
     click.secho("==> building the demo competition from scikit-learn's digits", fg="cyan",
@@ -68,26 +66,22 @@ def main(out_dir: str, trials: int) -> None:
     studies, runs = str(out / "optuna_studies"), str(out / "runs")
     models = out / "edge-models"
     submission = out / "submission.csv"
-    try:
-        run_step("tune (smoke profile)", [py, "-m", "solution", "tune", *common, "--trials",
-                                          str(trials), "--studies-dir", studies,
-                                          "--runs-dir", runs])
-        run_step("study: best trial and plots", [py, "-m", "solution", "study", "--profile",
-                                                 "smoke", "--studies-dir", studies])
-        run_step("submit with the tuned configuration", [
-            py, "-m", "solution", "submit", *common, "--studies-dir", studies, "--runs-dir", runs,
-            "--out", str(submission)])
-        run_dir = Path(runs) / (Path(runs) / "LATEST").read_text().strip()
-        run_step("export: prune, ONNX, int8, parity", [
-            py, "-m", "export", "--run", str(run_dir), "--data", str(data.zip_path),
-            "--out", str(models)])
-        classified = run_step("digit-edge classify on rendered scans", [
-            edge_cli, "classify", str(data.images_dir), "--json", "--model",
-            str(models / "digits-int8.onnx")])
-        fields = read_written_fields(py, edge_cli, out / "fields")
-    except StepFailed as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    run_step("tune (smoke profile)", [py, "-m", "solution", "tune", *common, "--trials",
+                                      str(trials), "--studies-dir", studies,
+                                      "--runs-dir", runs])
+    run_step("study: best trial and plots", [py, "-m", "solution", "study", "--profile",
+                                             "smoke", "--studies-dir", studies])
+    run_step("submit with the tuned configuration", [
+        py, "-m", "solution", "submit", *common, "--studies-dir", studies, "--runs-dir", runs,
+        "--out", str(submission)])
+    run_dir = latest(Path(runs)).path
+    run_step("export: prune, ONNX, int8, parity", [
+        py, "-m", "solution", "export", "--run", str(run_dir), "--data", str(data.zip_path),
+        "--out", str(models)])
+    classified = run_step("digit-edge classify on rendered scans", [
+        edge_cli, "classify", str(data.images_dir), "--json", "--model",
+        str(models / "digits-int8.onnx")])
+    fields = read_written_fields(py, edge_cli, out / "fields")
     accuracy = score_submission(submission, data.test_labels_path)
     scans_right, scans = edge_accuracy(classified.stdout, data.images_dir / "labels.csv")
     click.echo("\nDemo finished. Where things are:")
@@ -112,8 +106,8 @@ def read_written_fields(py: str, edge_cli: str, folder: Path) -> list[tuple[str,
     """Render ZIP+4 codes and check amounts with pen-drawn marks, read each with the bundled
     model in its format: (format, what was written, what `digit-edge read --json` said)."""
     run_step("render handwritten ZIP+4 codes and check amounts", [
-        py, str(MAKE_FIELDS), "--source", "sklearn", "--fields", "6", "--formats",
-        "zip+4,amount", "--seed", "7", "--out", str(folder)])
+        py, "-m", "edge.bench.make_fields", "--source", "sklearn", "--fields", "6", "--formats",
+        "zip+4,amount", "--seed", "7", "--out", str(folder.resolve())], cwd=REPO)
     with (folder / "labels.csv").open(newline="") as stream:
         rows = list(csv.DictReader(stream))
     readings = []
@@ -126,6 +120,3 @@ def read_written_fields(py: str, edge_cli: str, folder: Path) -> list[tuple[str,
             readings.append((fmt, row["label"], json.loads(line)))
     return readings
 
-
-if __name__ == "__main__":
-    main()

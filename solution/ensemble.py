@@ -18,31 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from solution.atomic import write_json, write_text
-from solution.config import ARCHS, Config
-from solution.data.competition import Competition
-from solution.data.submission import make_submission, write_submission
+from solution.config import Config
+from solution.data.competition import Competition, subset
 from solution.profiles import Profile
-from solution.submit import LATEST, ResolvedConfig, provenance, submit, subset
+from solution.runfolder import RunFolder
+from solution.submit import ResolvedConfig, finish_run, provenance, submit
 from solution.training.cv import run_id
 from solution.training.fit import Log
 from solution.training.folds import stratified_folds
-
-
-def parse_models(text: str) -> tuple[str, ...]:
-    """'cnn,m5' -> ('cnn', 'm5'); 'default' names the default CNN; an unknown or repeated name
-    is a one-line ValueError."""
-    names = tuple({"default": "cnn"}.get(name.strip(), name.strip())
-                  for name in text.split(",") if name.strip())
-    if not names:
-        raise ValueError(f"--models {text!r}: name at least one architecture")
-    unknown = [name for name in names if name not in ARCHS]
-    if unknown:
-        raise ValueError(f"--models: unknown architecture {unknown[0]!r}; choose from "
-                         f"default, {', '.join(ARCHS)}")
-    if len(set(names)) != len(names):
-        raise ValueError(f"--models {text!r}: an architecture is named twice")
-    return names
 
 
 def config_for(cfg: Config, arch: str) -> Config:
@@ -61,7 +44,13 @@ def submit_models(comp: Competition, profile: Profile, resolved: ResolvedConfig,
                   archs: tuple[str, ...], *, runs_dir: Path, submission_path: Path,
                   base_seed: int = 0, log: Log | None = None,
                   studies_dir: Path = Path("optuna_studies")) -> dict:
-    """Train/reuse every architecture's run, write the averaged submission; returns run.json."""
+    """Train/reuse every architecture's run, write the averaged submission; returns run.json.
+
+    One architecture is an ordinary run of it, not an ensemble of one."""
+    if len(archs) == 1:
+        one = replace(resolved, config=config_for(resolved.config, archs[0]))
+        return submit(comp, profile, one, runs_dir=runs_dir, submission_path=submission_path,
+                      base_seed=base_seed, log=log, studies_dir=studies_dir)
     started = time.perf_counter()
     comp = subset(comp, profile.max_train_rows)
     runs: list[dict] = []
@@ -70,33 +59,17 @@ def submit_models(comp: Competition, profile: Profile, resolved: ResolvedConfig,
         if log:
             log(f"architecture {arch} ({len(runs) + 1}/{len(archs)})")
         note = f"{resolved.note}; arch {arch}".lstrip("; ")
-        arch_resolved = replace(resolved, config=cfg, note=note)
-        arch_dir = Path(runs_dir) / run_id(cfg, comp)
-        runs.append(submit(comp, profile, arch_resolved, runs_dir=Path(runs_dir),
-                           submission_path=arch_dir / "submission.csv", base_seed=base_seed,
-                           log=log, studies_dir=studies_dir))
-    run_dir = Path(runs_dir) / ensemble_id([info["run_id"] for info in runs], archs)
-    oof = np.mean([np.load(Path(runs_dir) / info["run_id"] / "oof_probs.npy") for info in runs],
-                  axis=0).astype(np.float32)
-    test = np.mean([np.load(Path(runs_dir) / info["run_id"] / "test_probs.npy") for info in runs],
-                   axis=0).astype(np.float32)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    np.save(run_dir / "oof_probs.npy", oof)
-    np.save(run_dir / "test_probs.npy", test)
-    np.save(run_dir / "train_labels.npy", comp.train_labels)
-    frame = make_submission(comp.test_ids, test)
-    write_submission(frame, run_dir / "submission.csv", comp.sample_submission)
-    write_submission(frame, Path(submission_path), comp.sample_submission)
+        arch_run = RunFolder(Path(runs_dir) / run_id(cfg, comp))
+        runs.append(submit(comp, profile, replace(resolved, config=cfg, note=note),
+                           runs_dir=Path(runs_dir), submission_path=arch_run.submission_csv,
+                           base_seed=base_seed, log=log, studies_dir=studies_dir))
+    run = RunFolder(Path(runs_dir) / ensemble_id([info["run_id"] for info in runs], archs))
+    arch_runs = [run.sibling(info["run_id"]) for info in runs]
+    oof = np.mean([r.oof_probs() for r in arch_runs], axis=0).astype(np.float32)
+    test = np.mean([r.test_probs() for r in arch_runs], axis=0).astype(np.float32)
     info = ensemble_summary(resolved, comp, profile, runs, oof, base_seed,
-                            time.perf_counter() - started, run_dir, Path(submission_path))
-    write_json(run_dir / "run.json", info)
-    from solution.reporting.run_report import save_mistakes, write_report
-
-    save_mistakes(run_dir, comp.train_images, comp.train_labels, oof)
-    metrics = write_report(run_dir, comp.train_labels, Path(studies_dir))
-    info["oof_report"] = {k: metrics[k] for k in ("rows", "accuracy", "confusion_matrix")}
-    write_json(run_dir / "run.json", info)
-    write_text(Path(runs_dir) / LATEST, run_dir.name + "\n")
+                            time.perf_counter() - started, run, Path(submission_path))
+    info = finish_run(run, comp, oof, test, info, Path(submission_path), Path(studies_dir))
     if log:
         for entry in info["architectures"]:
             log(f"{entry['arch']}: CV {entry['cv_accuracy']:.5f} ({entry['run_id']})")
@@ -106,7 +79,7 @@ def submit_models(comp: Competition, profile: Profile, resolved: ResolvedConfig,
 
 def ensemble_summary(resolved: ResolvedConfig, comp: Competition, profile: Profile,
                      runs: list[dict], oof: np.ndarray, base_seed: int, seconds: float,
-                     run_dir: Path, submission_path: Path) -> dict:
+                     run: RunFolder, submission_path: Path) -> dict:
     """run.json of an ensemble: the run.json keys of a single run, plus `architectures`."""
     labels = comp.train_labels
     folds = {str(k): float(np.mean(oof[val].argmax(1) == labels[val]))
@@ -115,7 +88,7 @@ def ensemble_summary(resolved: ResolvedConfig, comp: Competition, profile: Profi
                 "model": f"../{info['run_id']}/{member['model']}"}
                for info in runs for member in info["members"]]
     return {
-        **provenance(run_dir, comp, profile, resolved, resolved.config, base_seed),
+        **provenance(run, comp, profile, resolved, resolved.config, base_seed),
         "architectures": [{"arch": info["config"]["arch"], "run_id": info["run_id"],
                            "config_fingerprint": info["config_fingerprint"],
                            "cv_accuracy": info["cv_accuracy"],

@@ -10,7 +10,6 @@ given another name with `tune --study NAME` is used with `--config optuna_studie
 from __future__ import annotations
 
 import json
-import platform
 import sys
 import time
 from dataclasses import dataclass
@@ -19,15 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from solution.atomic import write_json, write_text
 from solution.config import Config
-from solution.data.competition import Competition
+from solution.data.competition import Competition, subset
 from solution.data.submission import make_submission, write_submission
 from solution.profiles import Profile
+from solution.reporting.provenance import library_versions
+from solution.runfolder import RunFolder, mark_latest
 from solution.training.cv import CVResult, data_fingerprint, run_cv, run_id
 from solution.training.fit import Log
-
-LATEST = "LATEST"  # file in the runs folder naming the newest finished run
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,8 @@ def resolve_config(profile: Profile, config_file: str | Path | None = None,
 
     The tuned optuna_studies/<profile>/best.json is used only when it was tuned with this same
     profile and differs from the profile's default configuration in searched fields only
-    (`solution.tuning.search_space.SEARCHED`, within the ranges of `suggest_config`). So a tuned
+    (`solution.tuning.search_space.SEARCHED`, within the ranges of `suggest_config`, and `arch`
+    when the study chose the architecture). So a tuned
     configuration never silently changes the budget: seeds per fold, TTA and the network's
     fixed shape stay the profile's; epochs stay within the profile's `tune_epochs` and width
     within half to one and a half times the profile's. Anything else (a best.json from another
@@ -71,8 +70,9 @@ def check_tuned(path: Path, profile: Profile, cfg: Config) -> str:
         raise ValueError(f"{path}: tuned with profile {tuned_for!r}, not {profile.name!r}; "
                          "pass --config to use it anyway, or delete it")
     default = profile.apply(Config()).to_dict()
+    # `arch` is searched too when the study chose among architectures (`tune --archs`)
     changed = sorted(name for name, value in cfg.to_dict().items()
-                     if name not in (*SEARCHED, "extra") and default[name] != value)
+                     if name not in (*SEARCHED, "arch") and default[name] != value)
     low, high = profile.tune_epochs
     if changed or not low <= cfg.epochs <= high:
         what = ", ".join(changed) or f"epochs={cfg.epochs} outside {low}..{high}"
@@ -103,32 +103,6 @@ def load_config_file(path: Path) -> Config:
         raise ValueError(f"{path}: {exc}") from None
 
 
-def subset(comp: Competition, max_rows: int | None, seed: int = 0) -> Competition:
-    """A stratified subset of the training rows (test rows untouched), for fast profiles."""
-    if max_rows is None or max_rows >= len(comp.train_labels):
-        return comp
-    from sklearn.model_selection import train_test_split
-
-    keep, _ = train_test_split(np.arange(len(comp.train_labels)), train_size=max_rows,
-                               stratify=comp.train_labels, random_state=seed)
-    keep = np.sort(keep)
-    return Competition(comp.train_images[keep], comp.train_labels[keep], comp.test_images,
-                       comp.test_ids, comp.sample_submission, comp.source)
-
-
-def library_versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    versions = {"python": platform.python_version()}
-    for name in ("tensorflow", "keras", "numpy", "pandas", "scikit-learn", "optuna", "onnx",
-                 "onnxruntime", "tf2onnx"):
-        try:
-            versions[name] = md.version(name)
-        except md.PackageNotFoundError:
-            continue
-    return versions
-
-
 def submit(comp: Competition, profile: Profile, resolved: ResolvedConfig, *, runs_dir: Path,
            submission_path: Path, base_seed: int = 0, log: Log | None = None,
            studies_dir: Path = Path("optuna_studies")) -> dict:
@@ -136,41 +110,48 @@ def submit(comp: Competition, profile: Profile, resolved: ResolvedConfig, *, run
     started = time.perf_counter()
     comp = subset(comp, profile.max_train_rows)
     cfg = resolved.config
-    run_dir = Path(runs_dir) / run_id(cfg, comp)
+    run = RunFolder(Path(runs_dir) / run_id(cfg, comp))
     if log:
         if resolved.note:
             log(resolved.note)
-        log(f"run folder {run_dir} (config from {resolved.source}, profile {profile.name}, "
+        log(f"run folder {run.path} (config from {resolved.source}, profile {profile.name}, "
             f"{len(comp.train_labels)} training rows, {len(comp.test_images)} test rows)")
-    write_json(run_dir / "config.json", cfg.to_dict())
-    result = run_cv(cfg, comp, run_dir, base_seed=base_seed, log=log)
+    result = run_cv(cfg, comp, run.path, base_seed=base_seed, log=log)
     assert result.test_probs is not None
-    np.save(run_dir / "oof_probs.npy", result.oof_probs)
-    np.save(run_dir / "test_probs.npy", result.test_probs)
-    np.save(run_dir / "train_labels.npy", comp.train_labels)
-    frame = make_submission(comp.test_ids, result.test_probs)
-    write_submission(frame, run_dir / "submission.csv", comp.sample_submission)
-    write_submission(frame, Path(submission_path), comp.sample_submission)
     info = run_summary(cfg, comp, profile, resolved, result, base_seed,
-                       time.perf_counter() - started, run_dir, Path(submission_path))
-    write_json(run_dir / "run.json", info)
+                       time.perf_counter() - started, run, Path(submission_path))
+    return finish_run(run, comp, result.oof_probs, result.test_probs, info,
+                      Path(submission_path), Path(studies_dir))
+
+
+def finish_run(run: RunFolder, comp: Competition, oof: np.ndarray, test: np.ndarray,
+               info: dict, submission_path: Path, studies_dir: Path) -> dict:
+    """What every finished run gets, one architecture or an ensemble: its predictions, the
+    submission (in the run folder and where the user asked), run.json, the report, and LATEST
+    naming it. run.json is written before the report, which reads it, and again with the
+    report's figures."""
     from solution.reporting.run_report import save_mistakes, write_report
 
-    save_mistakes(run_dir, comp.train_images, comp.train_labels, result.oof_probs)
-    metrics = write_report(run_dir, comp.train_labels, Path(studies_dir))
+    run.save_predictions(oof, test, comp.train_labels)
+    frame = make_submission(comp.test_ids, test)
+    write_submission(frame, run.submission_csv, comp.sample_submission)
+    write_submission(frame, submission_path, comp.sample_submission)
+    run.write_info(info)
+    save_mistakes(run, comp.train_images, comp.train_labels, oof)
+    metrics = write_report(run, studies_dir)
     info["oof_report"] = {k: metrics[k] for k in ("rows", "accuracy", "confusion_matrix")}
-    write_json(run_dir / "run.json", info)
-    write_text(Path(runs_dir) / LATEST, run_dir.name + "\n")
+    run.write_info(info)
+    mark_latest(run)
     return info
 
 
-def provenance(run_dir: Path, comp: Competition, profile: Profile, resolved: ResolvedConfig,
+def provenance(run: RunFolder, comp: Competition, profile: Profile, resolved: ResolvedConfig,
                cfg: Config, base_seed: int) -> dict:
     """The run.json keys that say how any run (single or ensemble) was made."""
     from solution.training.folds import FOLD_SEED, N_FOLDS
 
     return {
-        "run_id": run_dir.name,
+        "run_id": run.name,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
         "profile": profile.name,
@@ -187,25 +168,17 @@ def provenance(run_dir: Path, comp: Competition, profile: Profile, resolved: Res
 
 
 def run_summary(cfg: Config, comp: Competition, profile: Profile, resolved: ResolvedConfig,
-                result: CVResult, base_seed: int, seconds: float, run_dir: Path,
+                result: CVResult, base_seed: int, seconds: float, run: RunFolder,
                 submission_path: Path) -> dict:
     return {
-        **provenance(run_dir, comp, profile, resolved, cfg, base_seed),
+        **provenance(run, comp, profile, resolved, cfg, base_seed),
         "seeds": sorted({m.seed for m in result.members}),
         "fold_accuracies": {str(k): v for k, v in result.fold_accuracies.items()},
         "cv_accuracy": result.accuracy(comp.train_labels),
         "members": [{"fold": m.fold, "seed": m.seed, "accuracy": m.accuracy,
                      "train_seconds": round(m.seconds, 1), "reused": m.reused,
-                     "model": str(m.model_path.relative_to(run_dir))} for m in result.members],
+                     "model": str(m.model_path.relative_to(run.path))} for m in result.members],
         "timings": {"wall_seconds": round(seconds, 1),
                     "train_seconds": round(sum(m.seconds for m in result.members), 1)},
         "submission": str(submission_path),
     }
-
-
-def latest_run(runs_dir: Path) -> Path:
-    """The newest finished run, from runs/LATEST."""
-    pointer = Path(runs_dir) / LATEST
-    if not pointer.is_file():
-        raise FileNotFoundError(f"{pointer}: no finished run yet; run `make submit` first")
-    return Path(runs_dir) / pointer.read_text().strip()

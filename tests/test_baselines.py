@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from solution.baselines.__main__ import main
 from solution.baselines.balance import balance_markdown, class_counts, oversample
 from solution.baselines.knn import KnnSettings, knn_cv, neighbours, vote
+from solution.cli import main
 from solution.data.competition import load_competition
 from solution.training.folds import stratified_folds
 
@@ -70,7 +70,7 @@ def test_class_balance_table():
 
 @pytest.mark.slow
 def test_table_cli_measures_knn_and_a_network_on_the_same_rows(small_zip, tmp_path):
-    args = ["--data", str(small_zip), "--profile", "smoke", "--models", "knn,mlp512",
+    args = ["baselines", "--data", str(small_zip), "--profile", "smoke", "--models", "knn,mlp512",
             "--oversample", "none,random", "--runs-dir", str(tmp_path / "runs")]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -86,7 +86,7 @@ def test_table_cli_measures_knn_and_a_network_on_the_same_rows(small_zip, tmp_pa
     assert "| mlp512 |" in markdown and "Class balance" in markdown
     assert "| model | parameters | MACs / image | OOF accuracy | macro F1 |" in result.output
     # a later call for another model adds its row and keeps the others
-    more = CliRunner().invoke(main, [*args[:4], "--models", "lenet5", *args[8:]],
+    more = CliRunner().invoke(main, [*args[:5], "--models", "lenet5", *args[9:]],
                               catch_exceptions=False)
     assert more.exit_code == 0, more.output
     later = json.loads((tmp_path / "runs" / "baselines" / "baselines-smoke.json").read_text())
@@ -96,22 +96,23 @@ def test_table_cli_measures_knn_and_a_network_on_the_same_rows(small_zip, tmp_pa
 
 
 def test_table_cli_refuses_an_unknown_model_in_one_line(small_zip, tmp_path):
-    result = CliRunner().invoke(main, ["--data", str(small_zip), "--models", "knn,svm",
-                                       "--runs-dir", str(tmp_path)])
+    result = CliRunner().invoke(main, ["baselines", "--data", str(small_zip), "--models",
+                                       "knn,svm", "--runs-dir", str(tmp_path)])
     assert result.exit_code == 2
-    assert result.output.strip().startswith("error: --models 'knn,svm': choose from knn, cnn,")
+    assert result.output.strip().startswith(
+        "error: Invalid value for '--models': unknown name 'svm' in 'knn,svm'; choose from knn,")
+    assert len(result.output.strip().splitlines()) == 1
 
 
 @pytest.mark.slow
 def test_options_and_ensembles_are_measured_on_the_same_rows_and_shown_in_the_report(
         small_zip, tmp_path):
-    from solution.baselines.options_cli import main as options_main
     from solution.reporting.run_report import comparison_html
 
     runs = tmp_path / "runs"
-    args = ["--data", str(small_zip), "--profile", "smoke", "--runs-dir", str(runs),
+    args = ["options", "--data", str(small_zip), "--profile", "smoke", "--runs-dir", str(runs),
             "--ensembles", "cnn*2,cnn+mlp512"]
-    result = CliRunner().invoke(options_main, args, catch_exceptions=False)
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     table = json.loads((runs / "baselines" / "options-smoke.json").read_text())
     options = {r["model"]: r for r in table["rows"]}
@@ -138,14 +139,14 @@ def test_options_and_ensembles_are_measured_on_the_same_rows_and_shown_in_the_re
                                                   "ensembles-smoke.md").read_text()
     shown = comparison_html(runs)  # what every run report in `runs` shows
     assert "<h3>Training options (smoke)</h3>" in shown and "<h3>Ensembles (smoke)</h3>" in shown
-    assert "<td>cnn+mlp512</td>" in shown and "<th>OOF accuracy</th>" in shown
+    assert ">cnn+mlp512</td>" in shown and ">OOF accuracy</th>" in shown
     # ensembles alone leave the options table as it was
-    again = CliRunner().invoke(options_main, [*args[:-1], "cnn*2", "--no-options"],
+    again = CliRunner().invoke(main, [*args[:-1], "cnn*2", "--no-options"],
                                catch_exceptions=False)
     assert again.exit_code == 0, again.output
     assert (runs / "baselines" / "options-smoke.md").read_text() == markdown
     assert "cnn+mlp512" not in (runs / "baselines" / "ensembles-smoke.md").read_text()
-    assert "<td>cnn*2</td>" in comparison_html(runs)
+    assert ">cnn*2</td>" in comparison_html(runs)
 
 
 def test_ensemble_names_are_checked_in_one_line():
@@ -162,7 +163,10 @@ def test_options_are_selected_by_name_with_the_default_first():
     from solution.baselines.options import OPTIONS, select_options
 
     assert select_options(None) == OPTIONS
-    chosen = select_options("2x epochs, label smoothing 0.1")
+    chosen = select_options(("2x epochs", "default", "label smoothing 0.1"))
     assert [o.name for o in chosen] == ["default", "2x epochs", "label smoothing 0.1"]
-    with pytest.raises(ValueError, match="--only 'dropout': choose from default, label"):
-        select_options("dropout")
+    result = CliRunner().invoke(main, ["options", "--only", "2x epochs,dropout"])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: Invalid value for '--only': unknown name 'dropout' in '2x epochs,dropout'; "
+        "choose from " + ", ".join(o.name for o in OPTIONS))

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from solution.cli import main
-from solution.config import Config
-from solution.ensemble import config_for, parse_models
+from solution.cli.common import NameList
+from solution.config import ARCHS, Config
+from solution.ensemble import config_for
 
 
 def _submit(small_zip: Path, out: Path, *extra: str):
@@ -63,18 +65,19 @@ def test_two_architecture_ensemble_averages_its_runs(tmp_path, small_zip):
 def test_bad_models_option_is_one_line_exit_2(tmp_path, small_zip):
     result = _submit(small_zip, tmp_path, "--models", "cnn,resnet")
     assert result.exit_code == 2
-    assert result.output.strip() == ("error: --models: unknown architecture 'resnet'; choose "
-                                     "from default, cnn, m3, m5, m7, lenet5, mlp512, mlp1024")
+    assert result.output.strip() == (
+        "error: Invalid value for '--models': unknown name 'resnet' in 'cnn,resnet'; choose "
+        "from default, cnn, m3, m5, m7, lenet5, mlp512, mlp1024")
     assert not (tmp_path / "runs").exists()
 
 
 def test_models_parse_and_replace_only_the_arch():
-    assert parse_models(" cnn, m5 ") == ("cnn", "m5")
-    assert parse_models("default,m5,m7") == ("cnn", "m5", "m7")  # the spelling
-    with pytest.raises(ValueError, match="named twice"):
-        parse_models("m5,m5")
-    with pytest.raises(ValueError, match="named twice"):
-        parse_models("default,cnn")
+    models = NameList(ARCHS, aliases={"default": "cnn"})
+    assert models.convert(" cnn, m5 ", None, None) == ("cnn", "m5")
+    assert models.convert("default,m5,m7", None, None) == ("cnn", "m5", "m7")  # the issue's
+    for twice in ("m5,m5", "default,cnn"):
+        with pytest.raises(click.BadParameter, match="names something twice"):
+            models.convert(twice, None, None)
     pruned = Config(width=8, channels=(3, 5, 7, 9, 11, 13, 20), epochs=3)
     m5 = config_for(pruned, "m5")
     assert (m5.arch, m5.channels, m5.epochs) == ("m5", (), 3)

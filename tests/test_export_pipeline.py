@@ -17,11 +17,11 @@ import onnxruntime as ort
 import pytest
 from click.testing import CliRunner
 
-from export.cli import main as export_cli
 from export.manifest import sha256
 from export.parity import Thresholds
 from export.pipeline import export_run
 from export.settings import ExportSettings
+from solution.cli import main as solution_cli
 
 FAST = ExportSettings(finetune_epochs=1, calibration_methods=("MinMax",))
 LOOSE_INT8 = Thresholds(int8_min_agreement=0.5, int8_max_drop_pp=25.0)
@@ -137,8 +137,8 @@ def test_a_broken_model_is_refused_and_the_previous_files_stay(exported, tiny_ru
     model = keras.models.load_model(member)
     model.set_weights([np.full_like(w, np.nan) for w in model.get_weights()])
     model.save(member)
-    result = CliRunner().invoke(export_cli, ["--run", str(broken), "--out", str(out),
-                                             "--no-prune"])
+    result = CliRunner().invoke(solution_cli, ["export", "--run", str(broken), "--out",
+                                               str(out), "--no-prune"])
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit)  # a refusal, not an escaped exception
     last = result.output.strip().splitlines()[-1]
@@ -149,8 +149,8 @@ def test_a_broken_model_is_refused_and_the_previous_files_stay(exported, tiny_ru
 
 
 def test_cli_names_a_missing_run_in_one_line(tmp_path):
-    result = CliRunner().invoke(export_cli, ["--run", str(tmp_path / "nope"),
-                                             "--out", str(tmp_path / "models")])
+    result = CliRunner().invoke(solution_cli, ["export", "--run", str(tmp_path / "nope"),
+                                               "--out", str(tmp_path / "models")])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         f"error: {tmp_path / 'nope' / 'run.json'}: not found; is {tmp_path / 'nope'} a "
@@ -164,8 +164,8 @@ def test_cli_refuses_data_that_is_not_the_runs(tiny_run, tmp_path, small_frames)
 
     train, test = small_frames
     other = write_competition_zip(tmp_path / "other.zip", train.iloc[:300], test)
-    result = CliRunner().invoke(export_cli, ["--run", str(tiny_run), "--data", str(other),
-                                             "--out", str(tmp_path / "models")])
+    result = CliRunner().invoke(solution_cli, ["export", "--run", str(tiny_run), "--data",
+                                               str(other), "--out", str(tmp_path / "models")])
     assert result.exit_code == 2
     assert "not the data run" in result.output and "--data" in result.output
     assert not (tmp_path / "models").exists()

@@ -18,10 +18,11 @@ from solution.tuning.search_space import (
     SEARCHED,
     config_from_params,
     default_params,
+    searched_fields,
     suggest_config,
 )
 from solution.tuning.studies import StudySpec, open_storage
-from solution.tuning.tune import base_config, parse_duration
+from solution.tuning.tune import base_config, make_sampler, parse_duration
 
 
 @pytest.mark.parametrize("name", list(PROFILES))
@@ -53,11 +54,9 @@ def test_best_params_map_back_to_the_config():
 
 
 def test_tuning_may_choose_the_architecture_and_starts_from_the_cnn():
-    from solution.tuning.search_space import parse_archs
-
     profile = get_profile("quick")
     base = base_config(profile)
-    archs = parse_archs("m5, cnn ,lenet5")
+    archs = ("m5", "cnn", "lenet5")
     assert archs == ("m5", "cnn", "lenet5")
     params = default_params(base, archs)
     assert params["arch"] == "cnn"
@@ -68,13 +67,84 @@ def test_tuning_may_choose_the_architecture_and_starts_from_the_cnn():
         trial = study.ask()
         cfg = suggest_config(trial, profile, base, archs)
         assert cfg == config_from_params(trial.params, base)  # submit rebuilds the same config
+        assert set(trial.params) == {"arch", *searched_fields(cfg.arch)}
         chosen.add(cfg.arch)
         study.tell(trial, 0.5)
     assert chosen == set(archs)
-    assert suggest_config(FixedTrial(default_params(base)), profile, base, ("m7",)).arch == "m7"
-    for bad in ("cnn,resnet", "cnn,cnn", ""):
-        with pytest.raises(ValueError, match="--archs"):
-            parse_archs(bad)
+    m7 = default_params(base, ("m7",))
+    assert "arch" not in m7 and "width" not in m7
+    assert suggest_config(FixedTrial(m7), profile, base, ("m7",)) == base.replace(arch="m7")
+
+
+def _trial_params(arch: str, archs: tuple[str, ...], seed: int = 0) -> set[str]:
+    """The parameters a sampled trial of `arch` carries, in a study choosing among `archs`."""
+    profile = get_profile("quick")
+    base = base_config(profile)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    study.enqueue_trial({"arch": arch})  # the rest is sampled
+    trial = study.ask()
+    assert suggest_config(trial, profile, base, archs).arch == arch
+    return set(trial.params)
+
+
+def test_a_trial_suggests_only_the_fields_its_network_reads():
+    archs = ("cnn", "m5", "lenet5", "mlp512")
+    training = {"learning_rate", "lr_decay", "batch_size", "label_smoothing", "rotation", "zoom",
+                "shift", "epochs"}
+    assert _trial_params("cnn", archs) == {"arch", "width", "convs_per_stage", "dropout",
+                                           *training}
+    assert _trial_params("m5", archs) == {"arch", *training}  # no width, convs, dropout
+    assert _trial_params("lenet5", archs) == {"arch", *training}
+    assert _trial_params("mlp512", archs) == {"arch", "dropout", *training}
+    assert searched_fields("cnn") == SEARCHED  # the CNN reads every searched field
+    assert searched_fields("m5") == tuple(n for n in SEARCHED if n in training)
+
+
+def test_two_m5_trials_with_the_same_network_share_a_fingerprint():
+    """What an m5 trial does not suggest stays the base's, and the CNN's widths never split
+    identical m5 networks into different run folders."""
+    profile = get_profile("quick")
+    base = base_config(profile)
+    params = {"arch": "m5", "learning_rate": 2e-3, "lr_decay": 0.7, "batch_size": base.batch_size,
+              "label_smoothing": 0.1, "rotation": 5.0, "zoom": 0.05, "shift": 0.15, "epochs": 4}
+    archs = ("cnn", "m5")
+    m5 = suggest_config(FixedTrial(params), profile, base, archs)
+    assert (m5.width, m5.convs_per_stage, m5.dropout) == (base.width, base.convs_per_stage,
+                                                          base.dropout)
+    # a study from before this space (or a hand-written config) may carry a width: same run
+    assert config_from_params({**params, "width": 2 * base.width}, base).fingerprint() == \
+        m5.fingerprint()
+    cnn = suggest_config(FixedTrial({**params, "arch": "cnn", "width": base.width,
+                                     "convs_per_stage": 2, "dropout": 0.2}), profile, base, archs)
+    assert cnn.replace(width=2 * base.width).fingerprint() != cnn.fingerprint()
+
+
+@pytest.mark.parametrize("archs", [("cnn",), ("m5",), ("cnn", "m5", "mlp1024"),
+                                   ("lenet5", "m7")])
+def test_default_params_are_exactly_what_trial_0_suggests(archs):
+    """FixedTrial and an enqueued trial 0 (Optuna's fixed params) both use every default
+    parameter and suggest no other one; the sampler is the one `tune` uses."""
+    profile = get_profile("quick")
+    base = base_config(profile)
+    params = default_params(base, archs)
+    fixed = FixedTrial(params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # FixedTrial only warns when a value is out of range
+        expected = suggest_config(fixed, profile, base, archs)
+    assert fixed.params == params
+    assert expected == base.replace(arch=base.arch if base.arch in archs else archs[0])
+    study = optuna.create_study(direction="maximize", sampler=make_sampler(0))
+    study.enqueue_trial(params)
+    trial = study.ask()
+    assert suggest_config(trial, profile, base, archs) == expected
+    assert trial.params == params
+    study.tell(trial, 0.5)
+    for value in (0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.1):  # past the start-up trials: TPE, grouped
+        trial = study.ask()
+        cfg = suggest_config(trial, profile, base, archs)
+        assert set(trial.params) == {*(("arch",) if len(archs) > 1 else ()),
+                                     *searched_fields(cfg.arch)}
+        study.tell(trial, value)
 
 
 def test_sampled_configs_stay_inside_the_budget():
@@ -116,8 +186,10 @@ def _tune(tmp_path, *args):
     (["--storage", "/no/such/folder/journal.log"],
      "error: --storage /no/such/folder/journal.log: folder /no/such/folder does not exist"),
     (["--study", "../x"], "error: --study '../x': use letters, digits"),
-    (["--workers", "0"], "error: --workers 0: must be at least 1"),
-    (["--trials", "0"], "error: --trials 0: must be at least 1"),
+    (["--workers", "0"], "error: Invalid value for '--workers': 0 is not in the range x>=1."),
+    (["--trials", "0"], "error: Invalid value for '--trials': 0 is not in the range x>=1."),
+    (["--archs", "cnn,resnet"], "error: Invalid value for '--archs': unknown name 'resnet'"),
+    (["--archs", "cnn,cnn"], "error: Invalid value for '--archs': 'cnn,cnn' names something"),
 ])
 def test_bad_arguments_are_one_line_errors(tmp_path, args, message):
     result = _tune(tmp_path, "--profile", "smoke", *args)
@@ -186,6 +258,9 @@ def test_submit_uses_tuned_config_only_within_the_profile_budget(tmp_path):
     _best_json(tmp_path, "smoke", tuned, tuned_for="quick")
     with pytest.raises(ValueError, match="tuned with profile 'quick', not 'smoke'"):
         resolve_config(profile, studies_dir=tmp_path)
+
+    _best_json(tmp_path, "smoke", tuned.replace(arch="m5"))  # a study over several archs
+    assert resolve_config(profile, studies_dir=tmp_path).config == tuned.replace(arch="m5")
 
     _best_json(tmp_path, "smoke", tuned.replace(seeds_per_fold=3))
     with pytest.raises(ValueError, match=r"beyond the tuned fields \(seeds_per_fold\)"):

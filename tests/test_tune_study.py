@@ -27,9 +27,9 @@ from tune_support import (
 )
 
 from solution.cli import main
-from solution.data.competition import load_competition
+from solution.data.competition import load_competition, subset
 from solution.profiles import get_profile
-from solution.submit import resolve_config, subset
+from solution.submit import resolve_config
 from solution.tuning.search_space import config_from_params, default_params
 from solution.tuning.studies import StudySpec
 from solution.tuning.tune import TuneRequest, prepare_study

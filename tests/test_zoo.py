@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,9 +11,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from solution.config import ARCHS, Config
+from solution.config import (
+    ARCHS,
+    NETWORK_FIELDS,
+    PRUNABLE,
+    SIMPLE_CNNS,
+    TRAINING_FIELDS,
+    Config,
+)
 from solution.models.cnn import count_macs
-from solution.models.zoo import create_model, list_models
+from solution.models.zoo import (
+    create_model,
+    fields_read,
+    list_models,
+    network_fields,
+    register,
+)
 from solution.profiles import get_profile
 from solution.training.fit import fit_member
 
@@ -79,10 +94,68 @@ def test_arch_is_validated_and_channels_stay_with_the_conv_families():
     assert convs == [16, 32, 48, 64, 80]
 
 
-def test_cnn_fingerprints_predate_the_zoo_so_old_runs_are_reused():
+def test_every_arch_declares_the_network_fields_it_reads():
+    fields = [f.name for f in dataclasses.fields(Config)]
+    assert sorted(["arch", *TRAINING_FIELDS, *NETWORK_FIELDS]) == sorted(fields)  # a partition
+    assert set(network_fields("cnn")) == set(NETWORK_FIELDS)
+    for arch in SIMPLE_CNNS:
+        assert network_fields(arch) == ("batch_norm", "bn_momentum", "channels")
+    assert network_fields("lenet5") == ()
+    for arch in ("mlp512", "mlp1024"):
+        assert network_fields(arch) == ("batch_norm", "bn_momentum", "dropout")
+    for arch in list_models():
+        assert set(network_fields(arch)) <= set(NETWORK_FIELDS)
+        assert fields_read(arch) == ("arch", *TRAINING_FIELDS, *network_fields(arch))
+        assert set(fields_read(arch)) <= set(fields)
+    with pytest.raises(ValueError, match=r"reads widht: not in solution\.config\.NETWORK_FIELDS"):
+        register("cnn", reads=("widht",))
+    with pytest.raises(ValueError, match="arch 'resnet' has no builder"):
+        network_fields("resnet")
+
+
+# A second value for every network field, to show which ones a builder really reads.
+_OTHER_VALUES = {"width": 16, "stages": 1, "convs_per_stage": 1, "kernel_size": 5,
+                 "downsample": "pool", "batch_norm": False, "bn_momentum": 0.9, "dropout": 0.2,
+                 "head": "dense", "head_width": 64}
+
+
+@pytest.mark.parametrize("arch", list_models())
+def test_declared_fields_are_exactly_what_the_builder_reads(arch):
+    """Changing a network field the arch does not declare leaves the built network identical;
+    changing one it declares changes it (so the fingerprint may skip exactly the others)."""
+    base = Config(arch=arch)
+    others = dict(_OTHER_VALUES)
+    if arch in PRUNABLE:  # narrower convs; other archs must keep channels empty
+        others["channels"] = tuple(max(1, w // 2) for w in base.layer_widths())
+    assert set(others) | {"channels"} == set(NETWORK_FIELDS)
+
+    def described(cfg: Config) -> str:
+        return json.dumps(create_model(cfg).get_config(), sort_keys=True, default=str)
+
+    reference = described(base)
+    for name, value in others.items():
+        changed = described(base.replace(**{name: value}))
+        assert (changed != reference) == (name in network_fields(arch)), name
+
+
+def test_fingerprint_hashes_only_the_fields_the_arch_reads():
+    m5 = Config(arch="m5")
+    assert m5.replace(width=64, convs_per_stage=3, dropout=0.1, head="dense").fingerprint() == \
+        m5.fingerprint()  # the same m5 network: one run folder, its folds reused
+    for changed in ({"bn_momentum": 0.9}, {"channels": (16, 32, 48, 64, 80)},
+                    {"learning_rate": 2e-3}, {"epochs": 3}, {"rotation": 5.0}, {"tta": True}):
+        assert m5.replace(**changed).fingerprint() != m5.fingerprint(), changed
+    cnn = Config()
+    assert cnn.replace(width=64).fingerprint() != cnn.fingerprint()
+    assert cnn.replace(arch="m5").fingerprint() != cnn.fingerprint()
+    assert Config(arch="lenet5", dropout=0.1, batch_norm=False).fingerprint() == \
+        Config(arch="lenet5").fingerprint()
+    assert Config(arch="mlp512", dropout=0.1).fingerprint() != Config(arch="mlp512").fingerprint()
+    assert Config(arch="mlp512").fingerprint() != Config(arch="mlp1024").fingerprint()
     default = get_profile("default").apply(Config())
-    assert default.fingerprint() == "ef71e60ab8"  # the value before `arch` existed
-    assert default.replace(arch="m5").fingerprint() != default.fingerprint()
+    # Pinned: a change here gives every configuration a new run folder (all runs retrain once),
+    # and README's run ids (runs/cnn-<fingerprint>-data-...) need the new value.
+    assert default.fingerprint() == "8aba50b46d"
     assert default.replace(ema_momentum=0.99).fingerprint() != default.fingerprint()
     with pytest.raises(ValueError, match=r"config field ema_momentum=0.5: must be 0 \(off\)"):
         Config(ema_momentum=0.5)

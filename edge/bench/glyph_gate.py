@@ -4,19 +4,16 @@ Kaggle arrays (MNIST convention) of chosen train.csv rows go through DigitReader
 the bundled models; argmax and min_confidence=0 must not change (the digit model is the same),
 and at the manifest's min_confidence the "no digit" kind adds some rejects, printed here.
 
-    .venv/bin/python edge/bench/glyph_gate.py --rows 30000-41999
+    .venv/bin/python -m edge.bench.glyph_gate --rows 30000-41999
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sources import DEFAULT_ZIP, kaggle_digits, parse_rows
-
 from digit_edge import DigitReader
+from edge.bench.sources import DEFAULT_ZIP, kaggle_digits, parse_rows
 
 
 def main() -> None:

@@ -4,23 +4,20 @@ Each source digit is rendered dark on light paper at scan resolution (50-140 px 
 random margins, slant, small rotation, thicker or thinner strokes, paper shade, ink darkness,
 blur and sensor noise, saved as PNG or JPEG, plus labels.csv (file,label).
 
-    nice -n 15 .venv/bin/python edge/bench/make_checkset.py --rows 37800-38799 \
+    nice -n 15 .venv/bin/python -m edge.bench.make_checkset --rows 37800-38799 \
         --out build/edge/checkset
-    nice -n 15 .venv/bin/python edge/bench/make_checkset.py --source sklearn --out build/edge/sk
+    nice -n 15 .venv/bin/python -m edge.bench.make_checkset --source sklearn --out build/edge/sk
     digit-edge bench build/edge/checkset --labels build/edge/checkset/labels.csv
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sources import DEFAULT_ZIP, ink_crop, load_source, write_labels
+from edge.bench.sources import add_source_options, ink_crop, load_source, write_labels
 
 
 def render(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
@@ -60,10 +57,7 @@ def render(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Render a realistic labelled check set.")
-    parser.add_argument("--source", choices=("kaggle", "sklearn"), default="kaggle")
-    parser.add_argument("--rows", default="37800-38799", help="train.csv rows, e.g. 37800-41999")
-    parser.add_argument("--zip", type=Path, default=DEFAULT_ZIP)
-    parser.add_argument("--out", type=Path, required=True)
+    add_source_options(parser, "kaggle", "37800-38799")
     parser.add_argument("--limit", type=int, default=None, help="at most this many digits")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

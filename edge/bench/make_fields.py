@@ -9,7 +9,7 @@ the reader must return in that format ("12345-6789", "$1,234.56", "60614").
 Digits come from scikit-learn's digits by default (writers the bundled model never saw) or from
 chosen train.csv rows.
 
-    .venv/bin/python edge/bench/make_fields.py --source sklearn --fields 1000 --out build/edge/f
+    .venv/bin/python -m edge.bench.make_fields --source sklearn --fields 1000 --out build/edge/f
     digit-edge bench build/edge/f --labels build/edge/f/labels.csv
 """
 
@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pen import break_stroke, compose, digit_ink, mark_ink, scan, stroke_px
-from sources import DEFAULT_ZIP, load_source, write_labels
+from edge.bench.pen import break_stroke, compose, digit_ink, mark_ink, scan, stroke_px
+from edge.bench.sources import add_source_options, load_source, write_labels
 
 FORMATS = ("zip", "zip+4", "amount")
 TOUCHING = 0.12      # share of digit-to-digit gaps where the neighbours touch
@@ -103,10 +100,7 @@ def render_field(chars: list[str], pool: DigitPool, rng: np.random.Generator) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Render labelled ZIP, ZIP+4 and amount fields.")
-    parser.add_argument("--source", choices=("kaggle", "sklearn"), default="sklearn")
-    parser.add_argument("--rows", default="37800-41999", help="train.csv rows (--source kaggle)")
-    parser.add_argument("--zip", type=Path, default=DEFAULT_ZIP)
-    parser.add_argument("--out", type=Path, required=True)
+    add_source_options(parser, "sklearn", "37800-41999")
     parser.add_argument("--fields", type=int, default=600)
     parser.add_argument("--formats", default=",".join(FORMATS),
                         help=f"comma-separated, from {', '.join(FORMATS)}; fields cycle through "

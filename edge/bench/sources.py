@@ -7,6 +7,7 @@ so its honest check set comes from scikit-learn's digits or another holdout).
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import zipfile
@@ -86,3 +87,11 @@ def write_labels(folder: Path, rows: list[tuple], header: tuple[str, ...] = ("fi
         writer = csv.writer(stream)
         writer.writerow(header)
         writer.writerows(rows)
+
+
+def add_source_options(parser: argparse.ArgumentParser, source: str, rows: str) -> None:
+    """--source, --rows, --zip and --out: where a bench set's digits come from and go to."""
+    parser.add_argument("--source", choices=("kaggle", "sklearn"), default=source)
+    parser.add_argument("--rows", default=rows, help="train.csv rows (--source kaggle)")
+    parser.add_argument("--zip", type=Path, default=DEFAULT_ZIP)
+    parser.add_argument("--out", type=Path, required=True)

@@ -53,11 +53,6 @@ def normalize(item: ImageLike, name: str | None = None) -> np.ndarray:
     return fit_to_frame(strength, keep)
 
 
-def normalize_gray(gray: np.ndarray, name: str = "image") -> np.ndarray:
-    """Grey (H, W) float32 0..1 of either polarity -> (28, 28) MNIST-convention digit."""
-    return fit_to_frame(*_digit_ink(gray, name))
-
-
 def _digit_ink(gray: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     """(ink strength without specks, the digit's mask) of a grey image holding one digit."""
     ink = find_ink(gray, name)

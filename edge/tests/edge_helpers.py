@@ -71,12 +71,7 @@ def written(text: str, digits: np.ndarray, labels: np.ndarray, seed: int = 0,
 
 
 def _pen():
-    """edge/bench/pen.py: a dev tool, not part of the installed package."""
-    import importlib.util
-    from pathlib import Path
+    """edge/bench/pen.py: a dev tool of the repository, not part of the installed package."""
+    from edge.bench import pen
 
-    path = Path(__file__).resolve().parents[1] / "bench" / "pen.py"
-    spec = importlib.util.spec_from_file_location("edge_bench_pen", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return pen

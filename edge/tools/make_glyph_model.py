@@ -10,7 +10,7 @@ normalisation, so the model sees exactly what the reader gives it.
 Writes glyphs.onnx (input `image` [N, 28, 28, 1] 0..1, output `kinds` [N, 6]) and glyphs.json
 (kinds, sha256, how it was made, held-out figures) into --out, atomically.
 
-    .venv/bin/python edge/tools/make_glyph_model.py --data ../shared/data/digit-recognizer.zip \
+    .venv/bin/python -m edge.tools.make_glyph_model --data ../shared/data/digit-recognizer.zip \
         --out edge/digit_edge/models
 """
 
@@ -28,10 +28,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "edge" / "bench"))
-from pen import (  # noqa: E402
+from digit_edge.glyphs import KINDS
+from digit_edge.normalize import normalize
+from edge.bench.pen import (
     break_stroke,
     compose,
     digit_ink,
@@ -42,12 +41,9 @@ from pen import (  # noqa: E402
     scan,
     smudge,
 )
-from sources import DEFAULT_ZIP, kaggle_digits, sklearn_digits  # noqa: E402
-
-from digit_edge.glyphs import KINDS  # noqa: E402
-from digit_edge.normalize import normalize  # noqa: E402
-from export.convert import name_batch_dim  # noqa: E402
-from solution.atomic import write_atomic, write_json  # noqa: E402
+from edge.bench.sources import DEFAULT_ZIP, kaggle_digits, sklearn_digits
+from export.convert import name_batch_dim
+from solution.atomic import write_atomic, write_json
 
 SHARES = {"digit": 0.4, ".": 0.09, ",": 0.09, "-": 0.09, "$": 0.11, "other": 0.22}
 

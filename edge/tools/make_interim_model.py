@@ -6,7 +6,7 @@ edge model contract: input `image` float32 [N, 28, 28, 1] 0..1 -> output `probab
 The last --holdout rows are never trained on; they measure accuracy and pick min_confidence.
 int8 is the same fp32 graph here (the manifest says so); the export writes a real int8 model.
 
-    nice -n 15 .venv/bin/python edge/tools/make_interim_model.py \
+    nice -n 15 .venv/bin/python -m edge.tools.make_interim_model \
         --data ../shared/data/digit-recognizer.zip --out edge/digit_edge/models
 """
 
@@ -27,9 +27,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from solution.atomic import write_atomic, write_json
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-from solution.atomic import write_atomic, write_json  # noqa: E402
 
 MAX_REJECT = 0.02  # min_confidence: the highest threshold that routes at most 2% to a person
 

@@ -8,32 +8,34 @@ from __future__ import annotations
 
 import numpy as np
 
+from solution.data.competition import NUM_CLASSES
+from solution.reporting.tables import Column, Table
+
 OVERSAMPLERS = ("none", "random", "smote")
 
 
 def class_counts(labels: np.ndarray) -> list[int]:
     """Rows per digit 0..9."""
-    return np.bincount(np.asarray(labels, np.int64), minlength=10)[:10].tolist()
+    return np.bincount(np.asarray(labels, np.int64), minlength=NUM_CLASSES)[:NUM_CLASSES].tolist()
+
+
+def balance_table(labels: np.ndarray) -> Table:
+    """One row of counts, digits across, so the table stays short beside the baselines."""
+    return Table((Column("digit"), *(Column(str(d)) for d in range(NUM_CLASSES))),
+                 [("rows", *(f"{c:,}" for c in class_counts(labels)))])
+
+
+def balance_note(labels: np.ndarray, what: str) -> str:
+    """The line under the table: the smallest/largest ratio says at a glance how balanced."""
+    counts = class_counts(labels)
+    low, high = min(counts), max(counts)
+    return (f"{what}: {sum(counts):,} rows, {low:,} to {high:,} per digit "
+            f"(smallest/largest {low / high:.2f}).")
 
 
 def balance_markdown(labels: np.ndarray, what: str) -> str:
     """A two-row markdown table of the counts, with the smallest/largest ratio under it."""
-    counts = class_counts(labels)
-    head = "| digit | " + " | ".join(str(d) for d in range(10)) + " |"
-    rule = "|---" * 11 + "|"
-    row = "| rows | " + " | ".join(f"{c:,}" for c in counts) + " |"
-    low, high = min(counts), max(counts)
-    return (f"{head}\n{rule}\n{row}\n\n{what}: {sum(counts):,} rows, {low:,} to {high:,} per "
-            f"digit (smallest/largest {low / high:.2f}).\n")
-
-
-def parse_oversamplers(text: str) -> tuple[str, ...]:
-    """'none,smote' -> ('none', 'smote'); an unknown name is a one-line ValueError."""
-    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-    bad = [n for n in names if n not in OVERSAMPLERS]
-    if bad or not names:
-        raise ValueError(f"--oversample {text!r}: choose from {', '.join(OVERSAMPLERS)}")
-    return names
+    return f"{balance_table(labels).markdown()}\n\n{balance_note(labels, what)}\n"
 
 
 def oversample(features: np.ndarray, labels: np.ndarray, method: str,

@@ -25,7 +25,7 @@ import numpy as np
 
 from solution.atomic import atomic_path, write_json
 from solution.baselines.balance import oversample
-from solution.data.competition import Competition
+from solution.data.competition import NUM_CLASSES, Competition
 from solution.training.cv import data_fingerprint
 from solution.training.fit import Log
 from solution.training.folds import FOLD_SEED, N_FOLDS, stratified_folds
@@ -72,7 +72,7 @@ def vote(neighbor_labels: np.ndarray, distances: np.ndarray, k: int, weights: st
         exact = dist == 0
         with np.errstate(divide="ignore"):
             w = np.where(exact.any(1, keepdims=True), exact.astype(float), 1.0 / dist)
-    probs = np.stack([(w * (labels == c)).sum(1) for c in range(10)], axis=1)
+    probs = np.stack([(w * (labels == c)).sum(1) for c in range(NUM_CLASSES)], axis=1)
     return (probs / probs.sum(1, keepdims=True)).astype(np.float32)
 
 
@@ -116,7 +116,7 @@ def knn_cv(comp: Competition, settings: KnnSettings, runs_dir: Path, *,
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / "settings.json", dataclasses.asdict(settings))
     labels = comp.train_labels
-    oof = np.full((len(labels), 10), np.nan, np.float32)
+    oof = np.full((len(labels), NUM_CLASSES), np.nan, np.float32)
     result = KnnResult(oof, {}, [], run_dir)
     splits = stratified_folds(labels)
     for fold in (range(N_FOLDS) if folds is None else sorted(set(folds))):

@@ -20,8 +20,9 @@ import numpy as np
 from solution.atomic import write_json, write_text
 from solution.baselines.table import Row, measure_network, scores, time_predict
 from solution.config import ARCHS, Config
-from solution.data.competition import Competition
+from solution.data.competition import NUM_CLASSES, Competition
 from solution.profiles import Profile
+from solution.reporting.tables import Column, Table, titled
 from solution.training.fit import Log
 from solution.training.folds import stratified_folds
 
@@ -43,15 +44,11 @@ OPTIONS = (
 )
 
 
-def select_options(only: str | None) -> tuple[Option, ...]:
-    """The default first, then the named options (all when `only` is None)."""
-    if only is None:
+def select_options(names: tuple[str, ...] | None) -> tuple[Option, ...]:
+    """The default first, then the named options (all when `names` is None)."""
+    if names is None:
         return OPTIONS
-    names = [name.strip() for name in only.split(",") if name.strip()]
     known = {option.name: option for option in OPTIONS}
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise ValueError(f"--only {unknown[0]!r}: choose from {', '.join(known)}")
     return (OPTIONS[0], *(known[name] for name in names if name != OPTIONS[0].name))
 
 
@@ -113,7 +110,7 @@ def tta_row(row: Row, members: list, comp: Competition) -> tuple[Row, np.ndarray
     from solution.training.fit import predict_probs
 
     splits = stratified_folds(comp.train_labels)
-    total = np.zeros((len(comp.train_labels), 10), np.float64)
+    total = np.zeros((len(comp.train_labels), NUM_CLASSES), np.float64)
     count = np.zeros(len(comp.train_labels))
     predict_ms = 0.0
     for member in members:
@@ -166,48 +163,59 @@ def write_tables(options: list[Measured], ensembles: list[Measured], scope: str,
     header = f"Measured on {scope}, on this machine ({os.cpu_count()} CPU cores)."
     written = []
     if options:
-        written.append(_write(Path(out_dir), f"options-{profile.name}", scope, options, [
-            f"## Training options ({profile.name})", "",
-            f"{header} Each option changes one thing in the profile's default CNN; an option "
-            "is kept only if it raises OOF accuracy over the default on the same rows.", "",
-            *_options_table(options)]))
+        written.append(_write(
+            Path(out_dir), f"options-{profile.name}", scope, options,
+            f"Training options ({profile.name})",
+            [f"{header} Each option changes one thing in the profile's default CNN; an option "
+             "is kept only if it raises OOF accuracy over the default on the same rows."],
+            _options_table(options), []))
     if ensembles:
-        written.append(_write(Path(out_dir), f"ensembles-{profile.name}", scope, ensembles, [
-            f"## Ensembles ({profile.name})", "",
-            f"{header} Compare homogeneous and heterogeneous ensembles at equal training "
-            "seconds.", "", *_ensembles_table(ensembles)]))
+        written.append(_write(
+            Path(out_dir), f"ensembles-{profile.name}", scope, ensembles,
+            f"Ensembles ({profile.name})",
+            [f"{header} Compare homogeneous and heterogeneous ensembles at equal training "
+             "seconds."],
+            _ensembles_table(ensembles),
+            ["`arch*k`: k seeds per fold of one architecture; `a+b`: the mean of "
+             "architectures a and b, one weight each, as `submit --models a,b` averages."]))
     return written
 
 
-def _options_table(options: list[Measured]) -> list[str]:
+def _options_table(options: list[Measured]) -> Table:
+    """Each option against the first (the default), in points, so the verdict can be read off."""
     base = options[0].row.oof_accuracy
-    lines = ["| option | OOF accuracy | vs default (pp) | macro F1 | train s | "
-             "predict ms / 1k | verdict |", "|---|---:|---:|---:|---:|---:|---|"]
+    rows = []
     for m in options:
         delta = 100 * (m.row.oof_accuracy - base)
         verdict = "(reference)" if m is options[0] else ("raises OOF" if delta > 0
                                                          else "no gain: not kept")
-        lines.append(f"| {m.name} | {m.row.oof_accuracy:.5f} | {delta:+.3f} | "
-                     f"{m.row.macro_f1:.5f} | {m.row.train_seconds:,.0f} | "
-                     f"{m.row.predict_ms_per_1000:,.1f} | {verdict} |")
-    return [*lines, ""]
+        rows.append((m.name, f"{m.row.oof_accuracy:.5f}", f"{delta:+.3f}",
+                     f"{m.row.macro_f1:.5f}", f"{m.row.train_seconds:,.0f}",
+                     f"{m.row.predict_ms_per_1000:,.1f}", verdict))
+    right = ("OOF accuracy", "vs default (pp)", "macro F1", "train s", "predict ms / 1k")
+    return Table((Column("option"), *(Column(name, "right") for name in right),
+                  Column("verdict")), rows)
 
 
-def _ensembles_table(ensembles: list[Measured]) -> list[str]:
-    lines = ["| ensemble | kind | members per fold | OOF accuracy | macro F1 | train s | "
-             "predict ms / 1k | MACs / image |", "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for m in ensembles:
-        lines.append(f"| {m.name} | {m.row.note} | {m.members_per_fold} | "
-                     f"{m.row.oof_accuracy:.5f} | {m.row.macro_f1:.5f} | "
-                     f"{m.row.train_seconds:,.0f} | {m.row.predict_ms_per_1000:,.1f} | "
-                     f"{m.row.macs:,} |")
-    return [*lines, "", "`arch*k`: k seeds per fold of one architecture; `a+b`: the mean of "
-            "architectures a and b, one weight each, as `submit --models a,b` averages.", ""]
+def _ensembles_table(ensembles: list[Measured]) -> Table:
+    """Training seconds beside accuracy: ensembles are compared at equal training compute."""
+    right = ("members per fold", "OOF accuracy", "macro F1", "train s", "predict ms / 1k",
+             "MACs / image")
+    return Table((Column("ensemble"), Column("kind"), *(Column(name, "right") for name in right)),
+                 [(m.name, m.row.note, str(m.members_per_fold), f"{m.row.oof_accuracy:.5f}",
+                   f"{m.row.macro_f1:.5f}", f"{m.row.train_seconds:,.0f}",
+                   f"{m.row.predict_ms_per_1000:,.1f}", f"{m.row.macs:,}") for m in ensembles])
 
 
-def _write(out_dir: Path, stem: str, scope: str, measured: list[Measured],
-           lines: list[str]) -> Path:
+def _write(out_dir: Path, stem: str, scope: str, measured: list[Measured], title: str,
+           intro: list[str], table: Table, notes: list[str]) -> Path:
+    """The .md for people and the .json for tools; the JSON carries the rendered table too, so
+    the run report shows it without parsing Markdown."""
     write_json(out_dir / f"{stem}.json", {"scope": scope, "cpu_cores": os.cpu_count(),
-                                          "rows": [asdict(m.row) for m in measured]})
+                                          "rows": [asdict(m.row) for m in measured],
+                                          "tables": [titled(title, table, intro, notes)]})
+    lines = [f"## {title}", "", *intro, "", table.markdown(), ""]
+    for note in notes:
+        lines += [note, ""]
     write_text(out_dir / f"{stem}.md", "\n".join(lines))
     return out_dir / f"{stem}.md"

@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from solution.atomic import write_json, write_text
-from solution.baselines.balance import balance_markdown
+from solution.baselines.balance import balance_markdown, balance_note, balance_table
 from solution.baselines.knn import KnnSettings, knn_cv
 from solution.config import ARCHS, Config
-from solution.data.competition import Competition
+from solution.data.competition import NUM_CLASSES, Competition
 from solution.profiles import Profile
-from solution.submit import library_versions
+from solution.reporting.provenance import library_versions
+from solution.reporting.tables import Column, Table, titled
 from solution.training.cv import run_cv, run_id
 from solution.training.fit import Log
 from solution.training.folds import FOLD_SEED, N_FOLDS, stratified_folds
@@ -47,14 +48,6 @@ class Row:
     oversample: str
     run: str  # run folder the figures come from
     note: str = ""
-
-
-def parse_models(text: str) -> tuple[str, ...]:
-    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-    bad = [n for n in names if n not in MODELS]
-    if bad or not names:
-        raise ValueError(f"--models {text!r}: choose from {', '.join(MODELS)}")
-    return names
 
 
 def scores(labels: np.ndarray, oof: np.ndarray) -> tuple[float, float, int]:
@@ -96,7 +89,6 @@ def measure_network(cfg: Config, label: str, comp: Competition, folds: Sequence[
     from solution.models.cnn import count_macs
 
     run_dir = Path(runs_dir) / run_id(cfg, comp)
-    write_json(run_dir / "config.json", cfg.to_dict())
     result = run_cv(cfg, comp, run_dir, folds=folds, predict_test=False, base_seed=base_seed,
                     log=log)
     accuracy, f1, rows = scores(comp.train_labels, result.oof_probs)
@@ -153,7 +145,8 @@ def build_table(comp: Competition, full_labels: np.ndarray, profile: Profile,
         list(oversamplers)
     table = {"profile": profile.name, "scope": scope, "cpu_cores": os.cpu_count(),
              "rows": [asdict(r) for r in rows], "class_counts_full": np.bincount(
-                 full_labels, minlength=10).tolist(), "versions": library_versions()}
+                 full_labels, minlength=NUM_CLASSES).tolist(), "versions": library_versions(),
+             "tables": titled_tables(rows, scope, profile, full_labels, oversamplers)}
     write_json(out_dir / f"baselines-{profile.name}.json", table)
     write_text(out_dir / f"baselines-{profile.name}.md",
                markdown(rows, scope, profile, full_labels, oversamplers))
@@ -183,27 +176,50 @@ def scope_text(profile: Profile, rows: int, full_rows: int, folds: Sequence[int]
             f"seed {FOLD_SEED})")
 
 
-def markdown(rows: Sequence[Row], scope: str, profile: Profile, full_labels: np.ndarray,
-             oversamplers: Sequence[str]) -> str:
+def baselines_table(rows: Sequence[Row]) -> Table:
+    """Figures rounded as far as their noise allows: five places of accuracy, whole seconds."""
+    right = ("parameters", "MACs / image", "OOF accuracy", "macro F1", "train s",
+             "predict ms / 1k")
+    return Table((Column("model"), *(Column(name, "right") for name in right),
+                  Column("oversample"), Column("notes")),
+                 [(r.model, f"{r.parameters:,}", f"{r.macs:,}", f"{r.oof_accuracy:.5f}",
+                   f"{r.macro_f1:.5f}", f"{r.train_seconds:,.0f}", f"{r.predict_ms_per_1000:,.1f}",
+                   r.oversample, r.note) for r in rows])
+
+
+def _intro(scope: str, profile: Profile) -> list[str]:
     first = "" if profile.tune_folds == N_FOLDS and profile.max_train_rows is None else (
         " A first table: the figures cover a subset, so they are noisier and lower than "
         "`--profile default` (all rows, all 5 folds) gives.")
-    lines = [f"## Baselines ({profile.name})", "",
-             f"Measured on {scope}, on this machine ({os.cpu_count()} CPU cores).{first}",
-             "Networks train with the profile's default configuration and augmentation; "
-             "times are training seconds summed over the folds and prediction milliseconds "
-             "per 1,000 images (median of 3 after a warm-up).", "",
-             "| model | parameters | MACs / image | OOF accuracy | macro F1 | train s | "
-             "predict ms / 1k | oversample | notes |",
-             "|---|---:|---:|---:|---:|---:|---:|---|---|"]
-    for r in rows:
-        lines.append(f"| {r.model} | {r.parameters:,} | {r.macs:,} | {r.oof_accuracy:.5f} | "
-                     f"{r.macro_f1:.5f} | {r.train_seconds:,.0f} | {r.predict_ms_per_1000:,.1f} "
-                     f"| {r.oversample} | {r.note} |")
-    lines += ["", "k-NN parameters and MACs count the stored PCA basis and training points it "
-              "compares every image with.", ""]
+    return [f"Measured on {scope}, on this machine ({os.cpu_count()} CPU cores).{first}",
+            "Networks train with the profile's default configuration and augmentation; "
+            "times are training seconds summed over the folds and prediction milliseconds "
+            "per 1,000 images (median of 3 after a warm-up)."]
+
+
+def _notes(oversamplers: Sequence[str]) -> list[str]:
+    notes = ["k-NN parameters and MACs count the stored PCA basis and training points it "
+             "compares every image with."]
     if set(oversamplers) != {"none"}:
-        lines += ["Oversampling resamples only the rows a k-NN is fitted on, inside each fold; "
-                  "the networks train on the folds as they are.", ""]
+        notes.append("Oversampling resamples only the rows a k-NN is fitted on, inside each "
+                     "fold; the networks train on the folds as they are.")
+    return notes
+
+
+def titled_tables(rows: Sequence[Row], scope: str, profile: Profile, full_labels: np.ndarray,
+                  oversamplers: Sequence[str]) -> list[dict]:
+    """What `markdown` shows, as JSON, so the run report renders it without parsing Markdown."""
+    return [titled(f"Baselines ({profile.name})", baselines_table(rows), _intro(scope, profile),
+                   _notes(oversamplers)),
+            titled("Class balance (train.csv)", balance_table(full_labels),
+                   notes=[balance_note(full_labels, "train.csv")])]
+
+
+def markdown(rows: Sequence[Row], scope: str, profile: Profile, full_labels: np.ndarray,
+             oversamplers: Sequence[str]) -> str:
+    lines = [f"## Baselines ({profile.name})", "", *_intro(scope, profile), "",
+             baselines_table(rows).markdown(), ""]
+    for note in _notes(oversamplers):
+        lines += [note, ""]
     lines += ["### Class balance (train.csv)", "", balance_markdown(full_labels, "train.csv")]
     return "\n".join(lines)

@@ -4,7 +4,7 @@ The edge package promises numpy + onnxruntime + Pillow only; this measures what 
 user who embeds it. The edge environment is a fresh venv with `pip install ./edge` (made once
 at `.venv-edge`).
 
-    python -m solution.bench.env [--edge-venv .venv-edge] [--train-venv .venv]
+    solution bench env [--edge-venv .venv-edge] [--train-venv .venv]
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click
-
-from solution.reporting.tables import emit_table
+from solution.errors import UserError
+from solution.reporting.tables import Column, Table
 
 
 def tree_bytes(path: Path) -> int:
@@ -38,30 +37,21 @@ def ensure_edge_venv(venv: Path, edge_dir: Path) -> None:
 def site_packages(venv: Path) -> Path:
     found = sorted((venv / "lib").glob("python3*/site-packages"))
     if not found:
-        raise click.ClickException(f"{venv}: no site-packages (not a virtual environment?)")
+        raise UserError(f"{venv}: no site-packages (not a virtual environment?)")
     return found[0]
 
 
-@click.command()
-@click.option("--edge-venv", type=click.Path(file_okay=False), default=".venv-edge",
-              show_default=True)
-@click.option("--train-venv", type=click.Path(file_okay=False), default=".venv",
-              show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Also write the markdown table here.")
-def main(edge_venv: str, train_venv: str, out: str | None) -> None:
-    """Print a markdown table of both environments' installed sizes."""
-    ensure_edge_venv(Path(edge_venv), Path("edge"))
-    edge = tree_bytes(site_packages(Path(edge_venv)))
-    train = tree_bytes(site_packages(Path(train_venv)))
-    table = "\n".join([
-        "| environment | installed size |", "|---|---:|",
-        f"| edge (`pip install ./edge`: numpy, onnxruntime, Pillow) | {edge / 2**20:,.0f} MiB |",
-        f"| training (`.venv`: TensorFlow, tf2onnx, Optuna, ...) | {train / 2**20:,.0f} MiB |",
-        f"| **edge / training** | **{edge / train:.1%}** |",
-    ])
-    emit_table(table, out)
+def size_table(edge_bytes: int, train_bytes: int) -> Table:
+    """Pure, so the layout can be checked without building virtual environments."""
+    return Table((Column("environment"), Column("installed size", "right")),
+                 [("edge (`pip install ./edge`: numpy, onnxruntime, Pillow)",
+                   f"{edge_bytes / 2**20:,.0f} MiB"),
+                  ("training (`.venv`: TensorFlow, tf2onnx, Optuna, ...)",
+                   f"{train_bytes / 2**20:,.0f} MiB"),
+                  ("**edge / training**", f"**{edge_bytes / train_bytes:.1%}**")])
 
 
-if __name__ == "__main__":
-    main()
+def installed_sizes(edge_venv: Path, train_venv: Path, edge_dir: Path = Path("edge")) -> Table:
+    """Both environments' installed sizes, the edge one (re)installed first."""
+    ensure_edge_venv(edge_venv, edge_dir)
+    return size_table(tree_bytes(site_packages(edge_venv)), tree_bytes(site_packages(train_venv)))

@@ -2,7 +2,7 @@
 
 Both train the same network on the same images with the same batch size in one process; each
 is warmed up, then timed over several short epochs, and the median images/s is reported with
-the ratio. Run: `python -m solution.bench.train --data path/to/digit-recognizer.zip`.
+the ratio. Run: `solution bench train --data path/to/digit-recognizer.zip`.
 """
 
 from __future__ import annotations
@@ -10,15 +10,14 @@ from __future__ import annotations
 import statistics
 import time
 
-import click
 import numpy as np
 
 from solution.config import Config
-from solution.data.competition import DataError, load_competition
+from solution.data.competition import NUM_CLASSES
 from solution.models.cnn import build_model
-from solution.reporting.tables import emit_table
+from solution.reporting.tables import Column, Table
 from solution.training.augment import training_dataset
-from solution.training.fit import compile_model, configure_tensorflow
+from solution.training.fit import compile_model
 
 
 def keras_layers_model(cfg: Config):
@@ -55,7 +54,7 @@ def measure(images: np.ndarray, labels: np.ndarray, cfg: Config, steps: int,
         lambda: ours.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0), n, repeats)
     plain = compile_model(keras_layers_model(cfg), cfg)
     x_float = x[..., None].astype(np.float32) / 255.0
-    y_hot = np.eye(10, dtype=np.float32)[y]
+    y_hot = np.eye(NUM_CLASSES, dtype=np.float32)[y]
     plain_rate = _images_per_second(
         lambda: plain.fit(x_float, y_hot, batch_size=cfg.batch_size, epochs=1, verbose=0,
                           shuffle=True), n, repeats)
@@ -75,37 +74,14 @@ def pipeline_only_rate(images: np.ndarray, labels: np.ndarray, cfg: Config,
     return batches * cfg.batch_size / (time.perf_counter() - started)
 
 
-@click.command()
-@click.option("--data", default=None, help="Kaggle zip or folder (default: data/).")
-@click.option("--steps", type=click.IntRange(5), default=60, show_default=True,
-              help="Batches per timed epoch.")
-@click.option("--repeats", type=click.IntRange(1), default=3, show_default=True)
-@click.option("--batch-size", type=click.IntRange(8), default=128, show_default=True)
-@click.option("--threads", type=click.IntRange(1), default=None)
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Also write the markdown table here.")
-def main(data, steps, repeats, batch_size, threads, out) -> None:
-    """Print a markdown table of training throughput (images/s) and the ratio."""
-    try:
-        comp = load_competition(data)
-    except DataError as exc:
-        raise click.ClickException(str(exc)) from None
-    configure_tensorflow(threads)
-    cfg = Config(batch_size=batch_size)
-    result = measure(comp.train_images, comp.train_labels, cfg, steps, repeats)
-    feed = pipeline_only_rate(comp.train_images, comp.train_labels, cfg)
-    table = "\n".join([
-        f"| training, recipe CNN, batch {batch_size} | images/s |",
-        "|---|---:|",
-        f"| tf.data + one vectorised affine warp per batch (ours) | "
-        f"{result['pipeline_images_per_s']:,.0f} |",
-        f"| Keras fit + RandomRotation/RandomZoom/RandomTranslation layers | "
-        f"{result['keras_layers_images_per_s']:,.0f} |",
-        f"| **ratio** | **{result['ratio']:.2f}x** |",
-        f"| augmentation pipeline alone (no model) | {feed:,.0f} |",
-    ])
-    emit_table(table, out)
-
-
-if __name__ == "__main__":
-    main()
+def throughput_table(batch_size: int, result: dict[str, float], feed: float) -> Table:
+    """`measure`'s figures and the pipeline's own rate; pure, so the layout can be checked
+    without training."""
+    return Table((Column(f"training, recipe CNN, batch {batch_size}"),
+                  Column("images/s", "right")),
+                 [("tf.data + one vectorised affine warp per batch (ours)",
+                   f"{result['pipeline_images_per_s']:,.0f}"),
+                  ("Keras fit + RandomRotation/RandomZoom/RandomTranslation layers",
+                   f"{result['keras_layers_images_per_s']:,.0f}"),
+                  ("**ratio**", f"**{result['ratio']:.2f}x**"),
+                  ("augmentation pipeline alone (no model)", f"{feed:,.0f}")])

@@ -17,12 +17,15 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
+from solution.errors import UserError
+
 PIXELS = [f"pixel{i}" for i in range(784)]
 TRAIN_COLUMNS = ["label", *PIXELS]
 TEST_COLUMNS = PIXELS
 SUBMISSION_COLUMNS = ["ImageId", "Label"]
 KAGGLE_INPUT = Path("/kaggle/input/digit-recognizer")
 FILES = ("train.csv", "test.csv", "sample_submission.csv")
+NUM_CLASSES = 10  # the labels are the digits 0..9: every probability array has this many columns
 
 HOW_TO_GET_DATA = (
     "Get the competition data with the Kaggle CLI: "
@@ -32,7 +35,7 @@ HOW_TO_GET_DATA = (
 )
 
 
-class DataError(Exception):
+class DataError(UserError):
     """A competition file is missing or malformed; the message is one line for the user."""
 
 
@@ -236,3 +239,16 @@ def _load(opener, description: str, has_sample: bool) -> Competition:
             sample = read_sample_submission(stream, display)
     test_ids = np.arange(1, len(test_images) + 1, dtype=np.int64)
     return Competition(train_images, train_labels, test_images, test_ids, sample, description)
+
+
+def subset(comp: Competition, max_rows: int | None, seed: int = 0) -> Competition:
+    """A stratified subset of the training rows (test rows untouched), for fast profiles."""
+    if max_rows is None or max_rows >= len(comp.train_labels):
+        return comp
+    from sklearn.model_selection import train_test_split
+
+    keep, _ = train_test_split(np.arange(len(comp.train_labels)), train_size=max_rows,
+                               stratify=comp.train_labels, random_state=seed)
+    keep = np.sort(keep)
+    return Competition(comp.train_images[keep], comp.train_labels[keep], comp.test_images,
+                       comp.test_ids, comp.sample_submission, comp.source)

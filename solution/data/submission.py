@@ -9,9 +9,10 @@ import pandas as pd
 
 from solution.atomic import atomic_path
 from solution.data.competition import SUBMISSION_COLUMNS
+from solution.errors import UserError
 
 
-class SubmissionError(Exception):
+class SubmissionError(UserError):
     """The predictions do not make a valid submission; nothing was written."""
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from solution.config import Config
+from solution.data.competition import NUM_CLASSES
 
 if TYPE_CHECKING:
     import keras
 
-NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28, 1)
 
 

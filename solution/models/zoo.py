@@ -1,10 +1,13 @@
 """The model zoo: every network the project trains, registered by name, built from one `Config`.
 
 One way in: `create_model(cfg)` builds the network named by `cfg.arch`. Each builder is a few
-lines, registered with `@register`, takes the same `Config` (using only the fields that make sense
-for it) and returns an uncompiled Keras model with input `image` (N, 28, 28, 1) float32 in 0..1 and
-softmax output `probabilities` (N, 10). Augmentation stays in the input pipeline, so every
-architecture trains through the same `fit_member`, folds and augmentation.
+lines, registered with `@register(name, reads=...)`, takes the same `Config` and returns an
+uncompiled Keras model with input `image` (N, 28, 28, 1) float32 in 0..1 and softmax output
+`probabilities` (N, 10). Augmentation stays in the input pipeline, so every architecture trains
+through the same `fit_member`, folds and augmentation, and reads every training field
+(`solution.config.TRAINING_FIELDS`); of the network fields (`NETWORK_FIELDS`) each reads only
+those its `reads` declares (`network_fields(arch)`). The tuner suggests and
+`Config.fingerprint` hashes only the fields an architecture reads (`fields_read(arch)`).
 
     cnn      the default strong CNN (`solution.models.cnn.build_model`; pruned through `channels`)
     m3/m5/m7 An et al. 2020, "An Ensemble of Simple Convolutional Neural Network Models for MNIST
@@ -19,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from solution.config import ARCHS, SIMPLE_CNNS, Config
+from solution.config import ARCHS, NETWORK_FIELDS, SIMPLE_CNNS, TRAINING_FIELDS, Config
 from solution.models.cnn import IMAGE_SHAPE, NUM_CLASSES, build_model
 
 if TYPE_CHECKING:
@@ -27,15 +30,27 @@ if TYPE_CHECKING:
 
 Builder = Callable[[Config], "keras.Model"]
 _REGISTRY: dict[str, Builder] = {}
+_READS: dict[str, tuple[str, ...]] = {}  # arch -> the NETWORK_FIELDS its builder reads
 
 
-def register(name: str) -> Callable[[Builder], Builder]:
-    """Decorator: make `builder` available as `create_model(cfg.replace(arch=name))`."""
+def register(name: str, *, reads: Sequence[str]) -> Callable[[Builder], Builder]:
+    """Decorator: make `builder` available as `create_model(cfg.replace(arch=name))`.
+
+    `reads` names every `NETWORK_FIELDS` entry the builder uses (directly or through
+    `cfg.layer_widths()`); the others are not suggested by the tuner for this arch and do not
+    enter `Config.fingerprint`, so leaving one out that the builder does use would let two
+    different networks share trained folds.
+    """
     if name not in ARCHS:
         raise ValueError(f"arch {name!r} must also be listed in solution.config.ARCHS")
+    unknown = [field for field in reads if field not in NETWORK_FIELDS]
+    if unknown:
+        raise ValueError(f"arch {name!r} reads {', '.join(unknown)}: not in "
+                         "solution.config.NETWORK_FIELDS")
 
     def add(builder: Builder) -> Builder:
         _REGISTRY[name] = builder
+        _READS[name] = tuple(field for field in NETWORK_FIELDS if field in reads)
         return builder
 
     return add
@@ -44,6 +59,21 @@ def register(name: str) -> Callable[[Builder], Builder]:
 def list_models() -> list[str]:
     """Registered architecture names, in `ARCHS` order."""
     return [name for name in ARCHS if name in _REGISTRY]
+
+
+def network_fields(arch: str) -> tuple[str, ...]:
+    """The `NETWORK_FIELDS` that the builder of `arch` reads, in `NETWORK_FIELDS` order."""
+    try:
+        return _READS[arch]
+    except KeyError:
+        raise ValueError(f"arch {arch!r} has no builder; registered: "
+                         f"{', '.join(list_models())}") from None
+
+
+def fields_read(arch: str) -> tuple[str, ...]:
+    """Every `Config` field that shapes what `arch` trains: `arch` itself, the training fields
+    (read by every architecture) and the network fields its builder reads."""
+    return ("arch", *TRAINING_FIELDS, *network_fields(arch))
 
 
 def create_model(cfg: Config) -> keras.Model:
@@ -56,7 +86,7 @@ def create_model(cfg: Config) -> keras.Model:
     return builder(cfg)
 
 
-@register("cnn")
+@register("cnn", reads=NETWORK_FIELDS)  # all of them: width .. head_width, and channels
 def cnn(cfg: Config) -> keras.Model:
     return build_model(cfg)
 
@@ -87,10 +117,10 @@ def simple_cnn(cfg: Config) -> keras.Model:
 
 
 for _name in SIMPLE_CNNS:  # m3, m5, m7: widths and kernels in solution.config.SIMPLE_CNNS
-    register(_name)(simple_cnn)
+    register(_name, reads=("batch_norm", "bn_momentum", "channels"))(simple_cnn)
 
 
-@register("lenet5")
+@register("lenet5", reads=())  # fixed widths, no BN, no dropout
 def lenet5(cfg: Config) -> keras.Model:
     """LeNet-5 on 28x28 input: C1 6@5x5 'same' (the original padded 28 -> 32), S2, C3 16@5x5,
     S4, F5 120, F6 84, softmax.
@@ -132,11 +162,14 @@ def mlp(cfg: Config, units: Sequence[int], name: str) -> keras.Model:
     return keras.Model(inputs, outputs, name=name)
 
 
-@register("mlp512")
+MLP_READS = ("dropout", "batch_norm", "bn_momentum")  # fixed units per network
+
+
+@register("mlp512", reads=MLP_READS)
 def mlp512(cfg: Config) -> keras.Model:
     return mlp(cfg, (512, 256, 128), "mlp512")
 
 
-@register("mlp1024")
+@register("mlp1024", reads=MLP_READS)
 def mlp1024(cfg: Config) -> keras.Model:
     return mlp(cfg, (1024, 512, 256), "mlp1024")

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from solution.data.competition import NUM_CLASSES
+
 if TYPE_CHECKING:
     import tensorflow as tf
 
@@ -74,7 +76,7 @@ def training_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, se
         x = to_float(x)
         if augment:
             x = random_affine(x, rotation, zoom, shift)
-        return x, tf.one_hot(y, 10)
+        return x, tf.one_hot(y, NUM_CLASSES)
 
     ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
     ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).repeat()
@@ -91,7 +93,7 @@ def eval_dataset(images: np.ndarray, labels: np.ndarray | None = None,
         ds = tf.data.Dataset.from_tensor_slices(images).batch(batch_size).map(to_float)
     else:
         ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
-        ds = ds.batch(batch_size).map(lambda x, y: (to_float(x), tf.one_hot(y, 10)))
+        ds = ds.batch(batch_size).map(lambda x, y: (to_float(x), tf.one_hot(y, NUM_CLASSES)))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

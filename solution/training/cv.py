@@ -2,11 +2,9 @@
 
 A run folder is keyed by the configuration and the data, so running the same command again (after
 Ctrl-C, a crash, or a tuning trial that trained the same configuration) reuses every member that
-finished. A member counts as finished once its `.json` exists; it is written last, atomically.
-
-    runs/<run_id>/members/fold{k}_seed{s}.keras   the trained network
-    runs/<run_id>/members/fold{k}_seed{s}.npz     val_index, val_probs (and test_probs)
-    runs/<run_id>/members/fold{k}_seed{s}.json    accuracy, history, seconds, seed
+finished. A member counts as finished once its `.json` (accuracy, history, seconds, seed,
+config fingerprint) exists; it is written last, atomically, beside the network (`.keras`) and its
+validation (and test) probabilities (`.npz`); `solution.runfolder` names the files.
 """
 
 from __future__ import annotations
@@ -23,7 +21,8 @@ import numpy as np
 
 from solution.atomic import atomic_path, write_json
 from solution.config import Config
-from solution.data.competition import Competition
+from solution.data.competition import NUM_CLASSES, Competition
+from solution.runfolder import MemberFiles, RunFolder
 from solution.training.fit import EpochClock, Log, fit_member, predict_probs
 from solution.training.folds import N_FOLDS, stratified_folds
 
@@ -69,8 +68,12 @@ def run_id(cfg: Config, comp: Competition) -> str:
     return f"{cfg.arch}-{cfg.fingerprint()}-data-{data_fingerprint(comp)}"
 
 
+SEEDS_PER_FOLD_LIMIT = 1000  # fold k's members are seeded base + k * 1000 + i: distinct for i < it
+
+
 def member_seed(base_seed: int, fold: int, seed_index: int) -> int:
-    return base_seed + 1000 * fold + seed_index
+    """Every member of a run gets its own seed, the same on every rerun (so folds resume)."""
+    return base_seed + SEEDS_PER_FOLD_LIMIT * fold + seed_index
 
 
 def run_cv(cfg: Config, comp: Competition, run_dir: Path, *, folds: Sequence[int] | None = None,
@@ -81,24 +84,25 @@ def run_cv(cfg: Config, comp: Competition, run_dir: Path, *, folds: Sequence[int
 
     `on_fold_end` may raise (e.g. optuna.TrialPruned) to stop the run after any fold.
     """
-    run_dir = Path(run_dir)
-    members_dir = run_dir / "members"
-    members_dir.mkdir(parents=True, exist_ok=True)
+    run = RunFolder(Path(run_dir))
+    run.write_config(cfg.to_dict())
+    run.members_dir.mkdir(parents=True, exist_ok=True)
     splits = stratified_folds(comp.train_labels)
     chosen = list(range(N_FOLDS)) if folds is None else sorted(set(folds))
-    oof = np.full((len(comp.train_labels), 10), np.nan, np.float32)
-    test_sum = np.zeros((len(comp.test_images), 10), np.float64)
+    oof = np.full((len(comp.train_labels), NUM_CLASSES), np.nan, np.float32)
+    test_sum = np.zeros((len(comp.test_images), NUM_CLASSES), np.float64)
     result = CVResult(oof, {})
-    to_train = sum(not _done(members_dir, f, s, cfg) for f in chosen
+    to_train = sum(not _done(run.member(f, s), cfg) for f in chosen
                    for s in range(cfg.seeds_per_fold))
     clock = EpochClock(total_epochs=to_train * cfg.epochs)
     for fold in chosen:
         train_index, val_index = splits[fold]
-        val_sum = np.zeros((len(val_index), 10), np.float64)
+        val_sum = np.zeros((len(val_index), NUM_CLASSES), np.float64)
         for seed_index in range(cfg.seeds_per_fold):
             seed = member_seed(base_seed, fold, seed_index)
             member, val_probs, test_probs = _member(
-                cfg, comp, members_dir, fold, seed_index, seed, train_index, val_index,
+                cfg, comp, run.member(fold, seed_index), fold, seed_index, seed, train_index,
+                val_index,
                 predict_test, clock, log,
                 member_callbacks(fold, seed_index) if member_callbacks else [])
             result.members.append(member)
@@ -120,28 +124,22 @@ def run_cv(cfg: Config, comp: Competition, run_dir: Path, *, folds: Sequence[int
     return result
 
 
-def _paths(members_dir: Path, fold: int, seed_index: int) -> tuple[Path, Path, Path]:
-    stem = members_dir / f"fold{fold}_seed{seed_index}"
-    return stem.with_suffix(".keras"), stem.with_suffix(".npz"), stem.with_suffix(".json")
-
-
-def _done(members_dir: Path, fold: int, seed_index: int, cfg: Config) -> bool:
-    _, _, info_path = _paths(members_dir, fold, seed_index)
-    if not info_path.is_file():
+def _done(files: MemberFiles, cfg: Config) -> bool:
+    if not files.info.is_file():
         return False
     try:
-        return json.loads(info_path.read_text()).get("config_fingerprint") == cfg.fingerprint()
+        return json.loads(files.info.read_text()).get("config_fingerprint") == cfg.fingerprint()
     except (OSError, json.JSONDecodeError):
         return False
 
 
-def _member(cfg: Config, comp: Competition, members_dir: Path, fold: int, seed_index: int,
+def _member(cfg: Config, comp: Competition, files: MemberFiles, fold: int, seed_index: int,
             seed: int, train_index: np.ndarray, val_index: np.ndarray, predict_test: bool,
             clock: EpochClock, log: Log | None, callbacks: list[Any],
             ) -> tuple[MemberResult, np.ndarray, np.ndarray | None]:
-    model_path, probs_path, info_path = _paths(members_dir, fold, seed_index)
+    model_path, probs_path, info_path = files.model, files.probs, files.info
     label = f"fold {fold + 1}/{N_FOLDS} seed {seed_index + 1}/{cfg.seeds_per_fold}"
-    if _done(members_dir, fold, seed_index, cfg):
+    if _done(files, cfg):
         info = json.loads(info_path.read_text())
         stored = np.load(probs_path)
         test_probs = stored["test_probs"] if "test_probs" in stored.files else None

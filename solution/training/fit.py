@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from solution.config import Config
+from solution.data.competition import NUM_CLASSES
 from solution.models.zoo import create_model
 from solution.training.augment import (
     TTA_SHIFTS,
@@ -146,7 +147,7 @@ def predict_probs(model: keras.Model, images: np.ndarray, tta: bool = False,
         return model.predict(eval_dataset(images, batch_size=batch_size), verbose=0)
     import tensorflow as tf
 
-    total = np.zeros((len(images), 10), np.float64)
+    total = np.zeros((len(images), NUM_CLASSES), np.float64)
     for dx, dy in TTA_SHIFTS:
         views = tf.data.Dataset.from_tensor_slices(images).batch(batch_size).map(
             lambda x, dx=dx, dy=dy: tta_views(to_float(x), dx, dy))

@@ -28,6 +28,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from solution.atomic import write_json
+from solution.errors import UserError
 from solution.training.folds import N_FOLDS
 
 JOURNAL_FILE = "journal.log"
@@ -37,7 +38,7 @@ UNOWNED_GRACE = timedelta(minutes=5)  # a RUNNING journal trial that never named
 RDB_SCHEMES = ("postgresql", "mysql", "sqlite")
 
 
-class StudyError(ValueError):
+class StudyError(UserError, ValueError):
     """A study that cannot be opened or used as asked; the message is one line for the user."""
 
 
@@ -273,3 +274,15 @@ def read_json_or_none(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def load_existing(spec: StudySpec) -> optuna.Study:
+    """The named study, which must exist already (`study`, `dashboard` never create one)."""
+    path = spec.journal_path
+    if path is not None and not path.is_file():
+        raise StudyError(f"no study at {path}; run `make tune` (solution tune) first")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        return optuna.load_study(study_name=spec.name, storage=open_storage(spec))
+    except KeyError:
+        raise StudyError(f"no study named {spec.name!r} in {spec.describe()}") from None

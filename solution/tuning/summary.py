@@ -73,7 +73,8 @@ def compute_summary(study: optuna.Study) -> ComputeSummary:
 
 def trial_table(study: optuna.Study) -> str:
     """One line per trial: number, state, CV, folds trained, seconds and the parameters."""
-    names = [n for n in SEARCHED if any(n in t.params for t in study.get_trials(False))]
+    # `arch` only in studies that chose it; "-" where a trial's network does not read a field
+    names = [n for n in ("arch", *SEARCHED) if any(n in t.params for t in study.get_trials(False))]
     header = ["#", "state", "cv", "folds", "sec"] + [SHORT_NAMES.get(n, n) for n in names]
     rows = [header]
     for trial in study.get_trials(deepcopy=False):

@@ -13,9 +13,14 @@ at the same step.
 
 Sampler: TPE, `multivariate=True` (the parameters interact: learning rate with decay and epochs,
 width with dropout) and `constant_liar=True` (parallel workers do not all sample the same point),
-both set explicitly because their defaults changed in Optuna 5, with a fixed seed. Only 5 random
-start-up trials, not 10: a study here has a dozen or two trials, and trial 0 is the profile's
-default configuration (enqueued when the study is new), which is already a good point.
+both set explicitly because their defaults changed in Optuna 5, with a fixed seed, and
+`group=True`: with several architectures (`--archs`) a trial has only the parameters its network
+reads, and group decomposition samples each set of parameters that occur together (the training
+fields; the CNN's width and depth; dropout) jointly, where plain multivariate TPE would sample
+every parameter missing from some trial independently; with one architecture it is one group,
+i.e. plain multivariate TPE. Only 5 random start-up trials, not 10: a study here has a dozen or
+two trials, and trial 0 is the profile's default configuration (enqueued when the study is new),
+which is already a good point.
 
 Pruner: `MedianPruner(n_startup_trials=3)` on the running CV after each fold. Why, for a few
 expensive trials with 2 (quick) to 5 steps each:
@@ -59,7 +64,6 @@ import optuna
 from optuna.study import MaxTrialsCallback
 from optuna.trial import FrozenTrial, TrialState
 
-from solution.atomic import write_json
 from solution.config import Config
 from solution.data.competition import Competition
 from solution.profiles import Profile, get_profile
@@ -81,6 +85,7 @@ SAMPLER_SEED = 0  # fixed: the same study history and seed give the same suggest
 TPE_STARTUP_TRIALS = 5
 PRUNER_STARTUP_TRIALS = 3
 DEFAULT_TRIALS = 20
+WORKERS_LIMIT = 1000  # worker seeds are this far apart: distinct while a study has fewer trials
 
 
 @dataclass(frozen=True)
@@ -134,8 +139,14 @@ def parse_duration(text: str) -> float:
 def make_sampler(seed: int) -> optuna.samplers.TPESampler:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True,
-                                          n_startup_trials=TPE_STARTUP_TRIALS)
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True,
+                                          constant_liar=True, n_startup_trials=TPE_STARTUP_TRIALS)
+
+
+def worker_seed(seed: int, worker: int, trials_so_far: int) -> int:
+    """Same study history + same seed = same suggestions; workers and restarts differ on purpose
+    (each worker's seeds start WORKERS_LIMIT apart, and move on with the study's length)."""
+    return seed + WORKERS_LIMIT * worker + trials_so_far
 
 
 def make_pruner() -> optuna.pruners.BasePruner:
@@ -214,7 +225,6 @@ def objective(trial: optuna.Trial, profile: Profile, comp: Competition, runs_dir
     run_dir = Path(runs_dir) / run_id(cfg, comp)
     trial.set_user_attr("config", cfg.to_dict())
     trial.set_user_attr("run_id", run_dir.name)
-    write_json(run_dir / "config.json", cfg.to_dict())
     started = time.perf_counter()
     fold_accuracies: dict[str, float] = {}
 
@@ -238,7 +248,6 @@ def objective(trial: optuna.Trial, profile: Profile, comp: Competition, runs_dir
 def run_worker(request: TuneRequest, index: int = 0, comp: Competition | None = None,
                log: Log | None = None) -> None:
     """One worker: join the study and run trials until it has `request.trials` finished ones."""
-    from solution.submit import subset
     from solution.training.fit import configure_tensorflow
 
     configure_tensorflow(request.threads or max(1, (os.cpu_count() or 1) // request.workers))
@@ -247,12 +256,11 @@ def run_worker(request: TuneRequest, index: int = 0, comp: Competition | None = 
     tf.get_logger().setLevel("ERROR")  # every trial builds new models: retracing notes are noise
     profile = get_profile(request.profile)
     if comp is None:
-        from solution.data.competition import load_competition
+        from solution.data.competition import load_competition, subset
 
         comp = subset(load_competition(request.data), profile.max_train_rows)
     study = prepare_study(request, comp, log=log)
-    # Same study history + same seed = same suggestions; workers and restarts differ on purpose.
-    study.sampler = make_sampler(request.seed + 1000 * index + len(study.trials))
+    study.sampler = make_sampler(worker_seed(request.seed, index, len(study.trials)))
     folds = request.tune_folds(profile)
     remaining = request.trials - len(finished(study))
     if remaining <= 0:
@@ -314,8 +322,7 @@ def _main_thread() -> bool:
 
 def tune(request: TuneRequest, log: Log | None = None) -> TuneOutcome:
     """Run the study with `request.workers` processes; returns what the study holds afterwards."""
-    from solution.data.competition import load_competition
-    from solution.submit import subset
+    from solution.data.competition import load_competition, subset
 
     profile = get_profile(request.profile)
     folds = request.tune_folds(profile)

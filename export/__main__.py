@@ -1,3 +1,0 @@
-from export.cli import main
-
-main()

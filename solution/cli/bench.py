@@ -1,0 +1,99 @@
+"""`solution bench ...`: the benchmarks, each a table measured in one run on this machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from solution.cli.common import (
+    data_option,
+    exits,
+    log,
+    options,
+    run_option,
+    runs_dir_option,
+    threads_option,
+)
+from solution.cli.jobs import EDGE_MODELS
+
+out_table_option = click.option("--out", type=click.Path(dir_okay=False), default=None,
+                                 help="Also write the markdown table here.")
+
+
+@click.group()
+def bench() -> None:
+    """Benchmarks: training throughput, install sizes, the exported edge model."""
+
+
+@bench.command()
+@options(data_option,
+         click.option("--steps", type=click.IntRange(5), default=60, show_default=True,
+                      help="Batches per timed epoch."),
+         click.option("--repeats", type=click.IntRange(1), default=3, show_default=True),
+         click.option("--batch-size", type=click.IntRange(8), default=128, show_default=True),
+         threads_option, out_table_option)
+def train(data, steps, repeats, batch_size, threads, out) -> None:
+    """Training throughput (images/s): our tf.data pipeline against Keras augmentation layers."""
+    from solution.bench.train import measure, pipeline_only_rate, throughput_table
+    from solution.config import Config
+    from solution.data.competition import load_competition
+    from solution.reporting.tables import emit_table
+    from solution.training.fit import configure_tensorflow
+
+    with exits():
+        comp = load_competition(data)
+        configure_tensorflow(threads)
+        cfg = Config(batch_size=batch_size)
+        result = measure(comp.train_images, comp.train_labels, cfg, steps, repeats)
+        feed = pipeline_only_rate(comp.train_images, comp.train_labels, cfg)
+        emit_table(throughput_table(batch_size, result, feed).markdown(), out)
+
+
+@bench.command()
+@options(click.option("--edge-venv", type=click.Path(file_okay=False), default=".venv-edge",
+                      show_default=True),
+         click.option("--train-venv", type=click.Path(file_okay=False), default=".venv",
+                      show_default=True),
+         out_table_option)
+def env(edge_venv: str, train_venv: str, out: str | None) -> None:
+    """Installed size of the edge environment against the training environment."""
+    from solution.bench.env import installed_sizes
+    from solution.reporting.tables import emit_table
+
+    with exits():
+        emit_table(installed_sizes(Path(edge_venv), Path(train_venv)).markdown(), out)
+
+
+@bench.command()
+@options(run_option, runs_dir_option,
+         click.option("--out", "models_dir", type=click.Path(file_okay=False),
+                      default=str(EDGE_MODELS), show_default=True,
+                      help="Models folder the export wrote."))
+def edge(run_path, runs_dir, models_dir) -> None:
+    """Keras, ORT fp32, ORT int8 and LiteRT int8 of the exported ensemble on one thread."""
+    from export.bench import benchmark
+    from solution.runfolder import RunFolder
+
+    with exits():
+        run = RunFolder.chosen(run_path, runs_dir)
+        table, _ = benchmark(run.path, Path(models_dir), log=log)
+    click.echo(table)
+
+
+@bench.command()
+@options(run_option, runs_dir_option,
+         click.option("--data", default=None, help="Kaggle zip or folder (default: the run's "
+                                                   "source)."),
+         click.option("--model", default="int8", show_default=True,
+                      help="Edge model: int8, fp32, or a path to an .onnx / models folder."))
+def agreement(run_path, runs_dir, data, model) -> None:
+    """How far the edge model's test answers can be from the Keras ensemble's."""
+    from solution.bench.edge_agreement import edge_agreement
+    from solution.runfolder import RunFolder
+
+    with exits():
+        figures = edge_agreement(RunFolder.chosen(run_path, runs_dir), data, model)
+    click.echo(f"edge {model} vs Keras ensemble on {figures['images']} test images: agreement "
+               f"{figures['agreement']:.5f}, so accuracies differ by at most "
+               f"{figures['max_accuracy_gap_pp']:.3f} pp")
