@@ -1,4 +1,4 @@
-"""How a benchmark reports: its markdown table on stdout, and atomically in a file when asked.
+"""Every table the project writes, and how a benchmark prints one (stdout, and a file if asked).
 
 `Table` is the one place a table is laid out: writers format their own numbers into string cells,
 and the same rows become Markdown for the .md files and HTML for the run report, so the report
