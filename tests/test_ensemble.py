@@ -49,8 +49,10 @@ def test_two_architecture_ensemble_averages_its_runs(tmp_path, small_zip):
     assert all((ens_dir / m["model"]).is_file() for m in info["members"])
     assert "lenet5: CV accuracy" in result.output
     from solution.reporting.run_report import member_histories
+    from solution.runfolder import RunFolder
 
-    curves = [name for _, name in member_histories(ens_dir)]  # read from the arch run folders
+    # read from the architectures' run folders
+    curves = [name for _, name in member_histories(RunFolder(ens_dir))]
     assert len(curves) == 10 and "lenet5 fold4_seed0" in curves
     assert "<h2>Model comparison</h2>" in (ens_dir / "report.html").read_text()
 
