@@ -108,6 +108,9 @@ def test_postgres_study_two_workers_one_killed_and_best_json(tmp_path, small_zip
                 return pid
         return None
 
+    # the schema first: this test's own polling must not race tune's first CREATE TABLE
+    # (PostgreSQL refuses one of two concurrent creations of the same table)
+    open_storage(spec)
     # two worker processes on one database study; one of them is killed in its first trial:
     # its heartbeat stops, the other worker fails that trial and carries the study on
     tune = start_cli(*tune_args(small_zip, studies, runs, "--storage", postgres_url, "--folds",
