@@ -42,10 +42,6 @@ class MemberFiles:
     probs: Path
     info: Path
 
-    @property
-    def name(self) -> str:
-        return self.model.stem
-
 
 @dataclass(frozen=True)
 class RunFolder:
@@ -89,7 +85,7 @@ class RunFolder:
     mistakes_npz = property(lambda self: self.path / "oof_mistakes.npz")
     report_html = property(lambda self: self.path / "report.html")
     export_dir = property(lambda self: self.path / "export")
-    exported_members_dir = property(lambda self: self.path / "export" / "members")
+    exported_members_dir = property(lambda self: self.export_dir / "members")
 
     def member(self, fold: int, seed_index: int) -> MemberFiles:
         stem = self.members_dir / f"fold{fold}_seed{seed_index}"
