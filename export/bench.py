@@ -41,8 +41,10 @@ def keras_ensemble(members_dir: Path):
     outputs, weights = [], []
     for path in paths:
         info = json.loads(path.with_suffix(".json").read_text())
-        member = create_model(Config.from_dict(info["config"]))
-        member.set_weights(keras.models.load_model(path, compile=False).get_weights())
+        built = create_model(Config.from_dict(info["config"]))
+        built.set_weights(keras.models.load_model(path, compile=False).get_weights())
+        # every member of one architecture has the zoo's model name; the ensemble needs each once
+        member = keras.Model(built.input, built.output, name=f"member{len(outputs)}")
         outputs.append(member(inputs))
         weights.append(info.get("weight", 1.0))
     shares = mean_weights(len(outputs), weights)
@@ -93,8 +95,8 @@ def benchmark(run_dir: Path, models_dir: Path, log=print) -> tuple[str, dict]:
 
     configure_tensorflow(1)
     folder = RunFolder(run_dir)
-    labels = folder.train_labels()
-    run = load_run(run_dir)
+    run = load_run(run_dir)  # its training rows, checked against the run's data fingerprint
+    labels = run.labels
     x = calibration_images(run.images, labels, BATCH, seed=1)
     one = x[:1]
     rows: dict[str, dict] = {}
