@@ -27,7 +27,8 @@ help:
 	@echo "make study     best trial, trial table, plots in optuna_studies/<profile>/"
 	@echo "make dashboard optuna-dashboard on the study (installs the dashboard extra)"
 	@echo "make export    [RUN=runs/<id>] [DATA=...] [OUT=edge/digit_edge/models]"
-	@echo "make bench-edge [RUN=runs/<id>] [OUT=models folder]: 1-thread Keras/ORT/LiteRT table"
+	@echo "make bench-edge [RUN=runs/<id>] [OUT=models folder] [AGAINST=older models folder]:"
+	@echo "               1-thread Keras/ORT/LiteRT table (+ int8 speed-up over AGAINST)"
 	@echo "make edge-bench [EDGE_SOURCE=sklearn|kaggle]: held-out digits and fields (ZIP, ZIP+4,"
 	@echo "               amounts); records the field thresholds into the bundled manifest"
 	@echo "make glyph-model DATA=...: retrain the glyph model (digit / . , - \$$ / other)"
@@ -92,7 +93,7 @@ export: $(STAMP)
 
 bench-edge: $(STAMP)
 	$(PY) -c "import ai_edge_litert" 2>/dev/null || $(PY) -m pip install -q -e ".[bench]"
-	$(PY) -m solution bench edge $(RUN_ARG) $(OUT_ARG)
+	$(PY) -m solution bench edge $(RUN_ARG) $(OUT_ARG) $(if $(AGAINST),--against "$(AGAINST)",)
 
 # --- edge: held-out check sets and the digit-edge bench on them ---
 # EDGE_SOURCE=sklearn (default) renders scikit-learn's digits: writers no bundled model has seen.

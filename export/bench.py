@@ -89,8 +89,16 @@ def litert_runner(path: Path, batch: int):
     return run
 
 
-def benchmark(run_dir: Path, models_dir: Path, log=print) -> tuple[str, dict]:
-    """Markdown table and raw figures; also written to <run>/export/bench.md and bench.json."""
+AGAINST = "ORT int8, --against"
+
+
+def benchmark(run_dir: Path, models_dir: Path, log=print,
+              against: Path | None = None) -> tuple[str, dict]:
+    """Markdown table and raw figures; also written to <run>/export/bench.md and bench.json.
+
+    `against`: another models folder (the bundle before a re-export) whose int8 model is timed in
+    the same run on the same images, so the speed-up of a new export is a ratio, not a memory.
+    """
     from solution.training.fit import configure_tensorflow
 
     configure_tensorflow(1)
@@ -115,6 +123,9 @@ def benchmark(run_dir: Path, models_dir: Path, log=print) -> tuple[str, dict]:
         sess = session(models_dir / file, threads=1)
         measure(name, lambda s=sess: s.run(None, {INPUT: x}),
                 lambda s=sess: s.run(None, {INPUT: one}))
+    if against is not None:
+        sess = session(Path(against) / INT8_FILE, threads=1)
+        measure(AGAINST, lambda: sess.run(None, {INPUT: x}), lambda: sess.run(None, {INPUT: one}))
     note = ""
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -126,14 +137,15 @@ def benchmark(run_dir: Path, models_dir: Path, log=print) -> tuple[str, dict]:
             note = "LiteRT skipped: `pip install ai-edge-litert` (the `bench` extra) to include it"
         except Exception as exc:  # converter failures vary by TF version; the rest still counts
             note = f"LiteRT skipped: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-    table = format_bench(rows, note)
+    table = format_bench(rows, note, against)
     write_text(folder.export_dir / "bench.md", table)
     write_json(folder.export_dir / "bench.json",
-               {"batch": BATCH, "threads": 1, "rows": rows, "note": note})
+               {"batch": BATCH, "threads": 1, "rows": rows, "note": note,
+                "against": str(against) if against else None})
     return table, rows
 
 
-def format_bench(rows: dict[str, dict], note: str) -> str:
+def format_bench(rows: dict[str, dict], note: str, against: Path | None = None) -> str:
     keras_row, fp32_row = rows["Keras model.predict"], rows["ORT fp32"]
     right = (f"images/s, batch {BATCH}", "ms, 1 image", "batch vs Keras", "batch vs ORT fp32",
              "1 image vs Keras")
@@ -148,6 +160,11 @@ def format_bench(rows: dict[str, dict], note: str) -> str:
         lines += ["", f"ORT int8 / LiteRT int8: batch "
                   f"{ort8['images_per_s'] / lite['images_per_s']:.2f}x, single image "
                   f"{lite['single_ms'] / ort8['single_ms']:.2f}x (> 1: ORT faster)"]
+    if AGAINST in rows:
+        new, old = rows["ORT int8"], rows[AGAINST]
+        lines += ["", f"ORT int8 of this export vs the int8 model in {against}: batch "
+                  f"{new['images_per_s'] / old['images_per_s']:.2f}x, single image "
+                  f"{old['single_ms'] / new['single_ms']:.2f}x (> 1: this export faster)"]
     if note:
         lines += ["", note]
     return "\n".join(lines) + "\n"

@@ -22,6 +22,7 @@ from export.settings import ExportSettings
 from solution.config import PRUNABLE, Config
 from solution.models.cnn import count_macs
 from solution.training.fit import fit_member, predict_probs
+from solution.training.precision import float32_copy
 
 if TYPE_CHECKING:
     import keras
@@ -71,7 +72,7 @@ def prepare_members(run: Run, settings: ExportSettings, log: Log | None = None,
         key = member.config.fingerprint()
         if key not in plans:
             plans[key] = _plan(member.config, settings, log)
-        model = keras.models.load_model(member.model_path, compile=False)
+        model = float32_copy(keras.models.load_model(member.model_path, compile=False))
         prepared.append(_prepare(run, member, model, plans[key], settings, log))
     return prepared
 
@@ -161,7 +162,8 @@ def keep_ensemble_accuracy(run: Run, prepared: list[PreparedMember], settings: E
         for k in group:
             p = prepared[k]
             if p.pruned:
-                model = keras.models.load_model(p.member.model_path, compile=False)
+                model = float32_copy(
+                    keras.models.load_model(p.member.model_path, compile=False))
                 result[k] = PreparedMember(
                     p.member, model, p.member.config, False, p.macs_before, p.macs_before,
                     p.accuracy_before, p.accuracy_before, unpruned_probs(p),

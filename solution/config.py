@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 Downsample = Literal["strided", "pool"]
 Head = Literal["conv", "dense"]
+Schedule = Literal["exponential", "cosine"]
+SecondRound = Literal["off", "pseudo", "distil"]
 # Networks of the zoo (`solution.models.zoo`); listed here so a Config validates without TensorFlow.
 ARCHS = ("cnn", "m3", "m5", "m7", "lenet5", "mlp512", "mlp1024")
 # An et al. 2020's simple CNNs: (kernel, conv widths); `channels` may narrow them (pruning).
@@ -51,7 +53,9 @@ class Config:
     # --- optimisation ---
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
     learning_rate: float = 1e-3  # initial learning rate
-    lr_decay: float = 0.95  # lr(epoch) = learning_rate * lr_decay**epoch
+    schedule: Schedule = "exponential"  # learning rate over the run; see `lr_decay`, `warmup`
+    lr_decay: float = 0.95  # exponential: lr(epoch) = learning_rate * lr_decay**epoch
+    warmup: float = 0.0  # cosine: epochs of linear warm-up to learning_rate, then cosine to 0
     weight_decay: float = 0.0  # only used by adamw
     label_smoothing: float = 0.0  # 0.0 = plain cross-entropy
     ema_momentum: float = 0.0  # > 0: the saved weights are this exponential moving average
@@ -61,6 +65,12 @@ class Config:
     rotation: float = 10.0  # max rotation in degrees, uniform in [-rotation, rotation]
     zoom: float = 0.1  # scale uniform in [1 - zoom, 1 + zoom]
     shift: float = 0.1  # translation as a fraction of the image side, per axis
+    elastic: float = 0.0  # elastic distortion: max displacement in pixels of a smooth field
+    # --- second round: the first-round member labels the unlabelled test images (pseudo-labels:
+    # its argmax; distil: its probabilities) and goes on training on its own training rows plus
+    # them, so fold k only ever learns from fold k's member, which never saw fold k's rows ---
+    second_round: SecondRound = "off"
+    second_round_epochs: int = 0  # epochs of the second round (cosine from learning_rate / 2)
     # --- ensemble ---
     seeds_per_fold: int = 1  # models trained per fold, each with its own seed; their mean is used
     tta: bool = False  # average predictions over a few fixed small shifts at predict time
@@ -81,6 +91,14 @@ class Config:
         _check(self.learning_rate > 0, "learning_rate", self.learning_rate, "must be > 0")
         _check(0.0 < self.lr_decay <= 1.0, "lr_decay", self.lr_decay, "must be in (0, 1]")
         _check(self.epochs >= 1, "epochs", self.epochs, "must be >= 1")
+        _check(self.schedule in ("exponential", "cosine"), "schedule", self.schedule, "unknown")
+        _check(0.0 <= self.warmup < self.epochs, "warmup", self.warmup,
+               "must be in [0, epochs)")
+        _check(0.0 <= self.elastic <= 8.0, "elastic", self.elastic, "must be in [0, 8] pixels")
+        _check(self.second_round in ("off", "pseudo", "distil"), "second_round",
+               self.second_round, "unknown; choose off, pseudo or distil")
+        _check(self.second_round_epochs >= (self.second_round != "off"), "second_round_epochs",
+               self.second_round_epochs, "must be >= 1 when second_round is on, else >= 0")
         _check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
         _check(self.seeds_per_fold >= 1, "seeds_per_fold", self.seeds_per_fold, "must be >= 1")
         _check(self.optimizer in ("adam", "adamw", "sgd"), "optimizer", self.optimizer, "unknown")

@@ -41,6 +41,7 @@ class MemberFiles:
     model: Path
     probs: Path
     info: Path
+    first_round: Path  # a two-round member's first-round network, kept so round two can resume
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,11 @@ class RunFolder:
     exported_members_dir = property(lambda self: self.export_dir / "members")
 
     def member(self, fold: int, seed_index: int) -> MemberFiles:
-        stem = self.members_dir / f"fold{fold}_seed{seed_index}"
+        name = f"fold{fold}_seed{seed_index}"
+        stem = self.members_dir / name
         return MemberFiles(stem.with_suffix(".keras"), stem.with_suffix(".npz"),
-                           stem.with_suffix(".json"))
+                           stem.with_suffix(".json"),
+                           self.members_dir / "first_round" / f"{name}.keras")
 
     def member_infos(self) -> list[Path]:
         """The finished members' .json files found in members/, in name order."""

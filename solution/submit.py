@@ -26,6 +26,7 @@ from solution.reporting.provenance import library_versions
 from solution.runfolder import RunFolder, mark_latest
 from solution.training.cv import CVResult, data_fingerprint, run_cv, run_id
 from solution.training.fit import Log
+from solution.training.precision import current_precision
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ def provenance(run: RunFolder, comp: Competition, profile: Profile, resolved: Re
                  "test_rows": len(comp.test_images)},
         "folds": {"n_folds": N_FOLDS, "fold_seed": FOLD_SEED},
         "base_seed": base_seed,
+        "precision": current_precision(),
         "versions": library_versions(),
     }
 

@@ -104,6 +104,11 @@ def test_table_cli_refuses_an_unknown_model_in_one_line(small_zip, tmp_path):
     assert len(result.output.strip().splitlines()) == 1
 
 
+CHECKED_OPTIONS = ("label smoothing 0.1", "EMA of weights 0.99", "2x epochs",
+                   "TTA (5 one-pixel views)", "bfloat16 training",
+                   "pseudo-labels: 2nd round of 1/3 the epochs")
+
+
 @pytest.mark.slow
 def test_options_and_ensembles_are_measured_on_the_same_rows_and_shown_in_the_report(
         small_zip, tmp_path):
@@ -111,12 +116,13 @@ def test_options_and_ensembles_are_measured_on_the_same_rows_and_shown_in_the_re
 
     runs = tmp_path / "runs"
     args = ["options", "--data", str(small_zip), "--profile", "smoke", "--runs-dir", str(runs),
+            "--precision", "float32", "--only", ",".join(CHECKED_OPTIONS),
             "--ensembles", "cnn*2,cnn+mlp512"]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     table = json.loads((runs / "baselines" / "options-smoke.json").read_text())
     options = {r["model"]: r for r in table["rows"]}
-    assert next(iter(options)) == "default" and len(options) == 6
+    assert list(options) == ["default", *CHECKED_OPTIONS]  # smoke records no previous default
     ensembles = json.loads((runs / "baselines" / "ensembles-smoke.json").read_text())["rows"]
     assert all(r["rows"] == 400 for r in [*options.values(), *ensembles])
     tta, default = options["TTA (5 one-pixel views)"], options["default"]
@@ -127,14 +133,20 @@ def test_options_and_ensembles_are_measured_on_the_same_rows_and_shown_in_the_re
     assert configs["2x epochs"]["epochs"] == 2 * configs["default"]["epochs"]
     assert configs["EMA of weights 0.99"]["ema_momentum"] == 0.99
     assert configs["label smoothing 0.1"]["label_smoothing"] == 0.1
-    assert len({r["run"] for r in options.values()}) == 5  # TTA reuses the default run
+    assert configs["pseudo-labels: 2nd round of 1/3 the epochs"]["second_round"] == "pseudo"
+    bf16 = options["bfloat16 training"]
+    assert bf16["run"] == default["run"] + "-bf16"  # same configuration, its own members
+    assert json.loads((runs / bf16["run"] / "members" / "fold0_seed0.json").read_text())[
+        "precision"] == "bfloat16"
+    assert len({r["run"] for r in options.values()}) == 6  # TTA reuses the default run
     homogeneous, heterogeneous = ensembles
     assert (homogeneous["model"], homogeneous["note"]) == ("cnn*2", "homogeneous")
     assert len(list((runs / homogeneous["run"] / "members").glob("*.keras"))) == 10
     assert heterogeneous["run"].split(", ")[0] == default["run"]  # the default CNN is reused
     assert heterogeneous["train_seconds"] > default["train_seconds"]
     markdown = (runs / "baselines" / "options-smoke.md").read_text()
-    assert "| default | " in markdown and "(reference)" in markdown
+    assert "| default | " in markdown and "(the profile now)" in markdown
+    assert "vs default" in markdown
     assert "| cnn+mlp512 | heterogeneous | 2 |" in (runs / "baselines" /
                                                   "ensembles-smoke.md").read_text()
     shown = comparison_html(runs)  # what every run report in `runs` shows
@@ -164,7 +176,8 @@ def test_options_are_selected_by_name_with_the_default_first():
 
     assert select_options(None) == OPTIONS
     chosen = select_options(("2x epochs", "default", "label smoothing 0.1"))
-    assert [o.name for o in chosen] == ["default", "2x epochs", "label smoothing 0.1"]
+    assert [o.name for o in chosen] == ["default", "previous default", "2x epochs",
+                                        "label smoothing 0.1"]
     result = CliRunner().invoke(main, ["options", "--only", "2x epochs,dropout"])
     assert result.exit_code == 2
     assert result.output.strip() == (

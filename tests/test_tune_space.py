@@ -97,6 +97,7 @@ def test_a_trial_suggests_only_the_fields_its_network_reads():
     assert _trial_params("lenet5", archs) == {"arch", *training}
     assert _trial_params("mlp512", archs) == {"arch", "dropout", *training}
     assert searched_fields("cnn") == SEARCHED  # the CNN reads every searched field
+    assert "lr_decay" not in searched_fields("cnn", "cosine")  # only the exponential reads it
     assert searched_fields("m5") == tuple(n for n in SEARCHED if n in training)
 
 

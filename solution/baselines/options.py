@@ -1,17 +1,21 @@
 """Training options and ensembles, measured on the baselines' rows and folds (`make options`).
 
 The issue asks to keep an option only if it raises OOF accuracy, so each option is the profile's
-default CNN with one thing changed, trained through the same `run_cv` in its own run folder, and
-judged against that default on the same validation rows. Test-time augmentation changes nothing
-in training, so it re-predicts the default run's own members. Ensembles average finished runs as
-`submit --models` does (one weight per architecture), and the table shows each one's training
-seconds, so homogeneous and heterogeneous ensembles can be compared at equal training compute.
+CNN with one thing changed, trained through the same `run_cv` in its own run folder, and judged
+on the same validation rows against the configuration it changed: the profile's previous one
+where the profile records it (`Profile.previous`: what the options were chosen against), whose own
+row then shows what the profile's current configuration gained over it. Test-time augmentation
+changes nothing in training, so it re-predicts the reference run's own members. Ensembles average
+finished runs as `submit --models` does (one weight per architecture), and the table shows each
+one's training seconds, so homogeneous and heterogeneous ensembles can be compared at equal
+training compute.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,26 +34,39 @@ from solution.training.folds import stratified_folds
 @dataclass(frozen=True)
 class Option:
     name: str
-    change: Callable[[Config], Config]  # applied to the profile's default CNN configuration
-    tta: bool = False  # predict-time only: re-predict the default members with TTA
+    change: Callable[[Config], Config]  # applied to the profile's previous configuration
+    tta: bool = False  # predict-time only: re-predict the reference members with TTA
+    precision: str | None = None  # train in this precision instead of the command's
 
 
+DEFAULT = "default"
+PREVIOUS = "previous default"
 OPTIONS = (
-    Option("default", lambda cfg: cfg),
+    Option(DEFAULT, lambda cfg: cfg),  # replaced by the profile's configuration itself
+    Option(PREVIOUS, lambda cfg: cfg),
     Option("label smoothing 0.1", lambda cfg: cfg.replace(label_smoothing=0.1)),
     Option("EMA of weights 0.99", lambda cfg: cfg.replace(ema_momentum=0.99)),
     Option("EMA of weights 0.999", lambda cfg: cfg.replace(ema_momentum=0.999)),
     Option("2x epochs", lambda cfg: cfg.replace(epochs=2 * cfg.epochs)),
     Option("TTA (5 one-pixel views)", lambda cfg: cfg, tta=True),
+    Option("cosine after a 1-epoch warm-up to lr 2e-3",
+           lambda cfg: cfg.replace(schedule="cosine", warmup=1.0, learning_rate=2e-3)),
+    Option("elastic distortion 2 px", lambda cfg: cfg.replace(elastic=2.0)),
+    Option("bfloat16 training", lambda cfg: cfg, precision="bfloat16"),
+    Option("3/4 width (-43% MACs)", lambda cfg: cfg.replace(width=cfg.width * 3 // 4)),
+    Option("pseudo-labels: 2nd round of 1/3 the epochs",
+           lambda cfg: cfg.replace(second_round="pseudo", second_round_epochs=cfg.epochs // 3)),
+    Option("distillation: 2nd round of 1/3 the epochs",
+           lambda cfg: cfg.replace(second_round="distil", second_round_epochs=cfg.epochs // 3)),
 )
 
 
 def select_options(names: tuple[str, ...] | None) -> tuple[Option, ...]:
-    """The default first, then the named options (all when `names` is None)."""
+    """The default and the previous default first, then the named options (all when None)."""
     if names is None:
         return OPTIONS
     known = {option.name: option for option in OPTIONS}
-    return (OPTIONS[0], *(known[name] for name in names if name != OPTIONS[0].name))
+    return (*OPTIONS[:2], *(known[name] for name in names if name not in (DEFAULT, PREVIOUS)))
 
 
 DEFAULT_ENSEMBLES = "cnn,cnn*2,cnn*3,cnn+lenet5,cnn+lenet5+mlp1024"
@@ -87,19 +104,36 @@ def parse_ensembles(text: str) -> list[tuple[str, Ensemble]]:
 def measure_options(comp: Competition, profile: Profile, folds: Sequence[int], runs_dir: Path,
                     base_seed: int, log: Log | None,
                     options: Sequence[Option] = OPTIONS) -> list[Measured]:
-    """Every option's run (trained or reused) and its OOF figures; the first is the reference."""
-    base_cfg = profile.apply(Config())
+    """Every option's run (trained or reused) and its OOF figures, the default's first; the
+    previous default is measured only where the profile records one."""
+    previous_cfg = profile.apply_previous(Config())
     measured = []
     for option in options:
+        if option.name == PREVIOUS and not profile.previous:
+            continue
         if log:
             log(f"option: {option.name}")
-        cfg = option.change(base_cfg)
-        row, oof, members = measure_network(cfg, option.name, comp, folds, runs_dir, base_seed,
-                                            log)
+        cfg = profile.apply(Config()) if option.name == DEFAULT else option.change(previous_cfg)
+        with precision_in_force(option.precision):
+            row, oof, members = measure_network(cfg, option.name, comp, folds, runs_dir,
+                                                base_seed, log)
         if option.tta:
             row, oof = tta_row(row, members, comp)
         measured.append(Measured(option.name, row, oof))
     return measured
+
+
+@contextmanager
+def precision_in_force(precision: str | None) -> Iterator[None]:
+    """Models built inside train in `precision` (None: as the command set it)."""
+    from solution.training.precision import current_precision, resolve_precision, use_precision
+
+    before = current_precision()
+    use_precision(resolve_precision(precision or before))
+    try:
+        yield
+    finally:
+        use_precision(before)
 
 
 def tta_row(row: Row, members: list, comp: Competition) -> tuple[Row, np.ndarray]:
@@ -166,8 +200,9 @@ def write_tables(options: list[Measured], ensembles: list[Measured], scope: str,
         written.append(_write(
             Path(out_dir), f"options-{profile.name}", scope, options,
             f"Training options ({profile.name})",
-            [f"{header} Each option changes one thing in the profile's default CNN; an option "
-             "is kept only if it raises OOF accuracy over the default on the same rows."],
+            [f"{header} Each option changes one thing in the profile's previous configuration "
+             "(or its current one where none is recorded); an option is kept only if it raises "
+             "OOF accuracy over it on the same rows."],
             _options_table(options), []))
     if ensembles:
         written.append(_write(
@@ -182,17 +217,25 @@ def write_tables(options: list[Measured], ensembles: list[Measured], scope: str,
 
 
 def _options_table(options: list[Measured]) -> Table:
-    """Each option against the first (the default), in points, so the verdict can be read off."""
-    base = options[0].row.oof_accuracy
+    """Each option against what it changed (the previous default where measured, else the
+    default), in points, so the verdict can be read off; the previous default against today's."""
+    by_name = {m.name: m.row.oof_accuracy for m in options}
+    reference = PREVIOUS if PREVIOUS in by_name else DEFAULT
     rows = []
     for m in options:
-        delta = 100 * (m.row.oof_accuracy - base)
-        verdict = "(reference)" if m is options[0] else ("raises OOF" if delta > 0
-                                                         else "no gain: not kept")
-        rows.append((m.name, f"{m.row.oof_accuracy:.5f}", f"{delta:+.3f}",
+        against = DEFAULT if m.name == PREVIOUS else reference
+        delta = 100 * (m.row.oof_accuracy - by_name[against])
+        if m.name == DEFAULT:
+            verdict = "(the profile now)"
+        elif m.name == PREVIOUS:
+            verdict = "(reference of the options)"
+        else:
+            verdict = "raises OOF" if delta > 0 else "no gain: not kept"
+        rows.append((m.name, f"{m.row.oof_accuracy:.5f}",
+                     "" if m.name == DEFAULT else f"{delta:+.3f} vs {against}",
                      f"{m.row.macro_f1:.5f}", f"{m.row.train_seconds:,.0f}",
                      f"{m.row.predict_ms_per_1000:,.1f}", verdict))
-    right = ("OOF accuracy", "vs default (pp)", "macro F1", "train s", "predict ms / 1k")
+    right = ("OOF accuracy", "change (pp)", "macro F1", "train s", "predict ms / 1k")
     return Table((Column("option"), *(Column(name, "right") for name in right),
                   Column("verdict")), rows)
 

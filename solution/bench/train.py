@@ -16,7 +16,7 @@ from solution.config import Config
 from solution.data.competition import NUM_CLASSES
 from solution.models.cnn import build_model
 from solution.reporting.tables import Column, Table
-from solution.training.augment import training_dataset
+from solution.training.augment import Warp, training_dataset
 from solution.training.fit import compile_model
 
 
@@ -49,7 +49,7 @@ def measure(images: np.ndarray, labels: np.ndarray, cfg: Config, steps: int,
     n = steps * cfg.batch_size
     x, y = images[:n], labels[:n]
     ours = compile_model(build_model(cfg), cfg)
-    ds = training_dataset(x, y, cfg.batch_size, 0, cfg.rotation, cfg.zoom, cfg.shift)
+    ds = training_dataset(x, y, cfg.batch_size, 0, Warp(cfg.rotation, cfg.zoom, cfg.shift))
     ours_rate = _images_per_second(
         lambda: ours.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0), n, repeats)
     plain = compile_model(keras_layers_model(cfg), cfg)
@@ -65,7 +65,8 @@ def measure(images: np.ndarray, labels: np.ndarray, cfg: Config, steps: int,
 def pipeline_only_rate(images: np.ndarray, labels: np.ndarray, cfg: Config,
                        batches: int = 300) -> float:
     """Images/s the augmentation pipeline alone delivers (no model): it must never be the limit."""
-    ds = training_dataset(images, labels, cfg.batch_size, 0, cfg.rotation, cfg.zoom, cfg.shift)
+    ds = training_dataset(images, labels, cfg.batch_size, 0,
+                          Warp(cfg.rotation, cfg.zoom, cfg.shift))
     for _ in ds.take(5):
         pass
     started = time.perf_counter()

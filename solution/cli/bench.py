@@ -69,15 +69,19 @@ def env(edge_venv: str, train_venv: str, out: str | None) -> None:
 @options(run_option, runs_dir_option,
          click.option("--out", "models_dir", type=click.Path(file_okay=False),
                       default=str(EDGE_MODELS), show_default=True,
-                      help="Models folder the export wrote."))
-def edge(run_path, runs_dir, models_dir) -> None:
+                      help="Models folder the export wrote."),
+         click.option("--against", type=click.Path(exists=True, file_okay=False), default=None,
+                      help="Another models folder (e.g. the bundle before this export) whose "
+                           "int8 model is timed in the same run, for the speed-up ratio."))
+def edge(run_path, runs_dir, models_dir, against) -> None:
     """Keras, ORT fp32, ORT int8 and LiteRT int8 of the exported ensemble on one thread."""
     from export.bench import benchmark
     from solution.runfolder import RunFolder
 
     with exits():
         run = RunFolder.chosen(run_path, runs_dir)
-        table, _ = benchmark(run.path, Path(models_dir), log=log)
+        table, _ = benchmark(run.path, Path(models_dir), log=log,
+                             against=Path(against) if against else None)
     click.echo(table)
 
 

@@ -85,6 +85,11 @@ data_option = click.option(
          "/kaggle/input/digit-recognizer).")
 threads_option = click.option("--threads", type=click.IntRange(1), default=None,
                               help="Bound TensorFlow's CPU threads (default: all cores).")
+precision_option = click.option(
+    "--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto",
+    show_default=True,
+    help="Training precision; auto = bfloat16 where the CPU reports AMX or AVX512-BF16 (faster "
+         "there), else float32. A run's folder and run.json say which.")
 runs_dir_option = click.option("--runs-dir", type=click.Path(file_okay=False), default="runs",
                                show_default=True, help="Where run folders live.")
 run_option = click.option("--run", "run_path", type=click.Path(file_okay=False), default=None,

@@ -15,6 +15,7 @@ from solution.cli.common import (
     data_option,
     exits,
     log,
+    precision_option,
     profile_option,
     runs_dir_option,
     seed_option,
@@ -28,11 +29,11 @@ table_options = combine(
     data_option, runs_dir_option,
     click.option("--out-dir", type=click.Path(file_okay=False), default=None,
                  help="Where the table's .md/.json go (default: <runs-dir>/baselines)."),
-    seed_option, threads_option, profile_option("quick"))
+    seed_option, threads_option, precision_option, profile_option("quick"))
 INTERRUPTED = "interrupted; finished folds are kept, run again to resume"
 
 
-def _competition(data: str | None, profile: str, threads: int | None):
+def _competition(data: str | None, profile: str, threads: int | None, precision: str):
     """(profile, the profile's rows of the competition, all training labels)."""
     from solution.data.competition import load_competition, subset
     from solution.profiles import get_profile
@@ -40,7 +41,7 @@ def _competition(data: str | None, profile: str, threads: int | None):
 
     chosen = get_profile(profile)
     full = load_competition(data)
-    configure_tensorflow(threads)
+    configure_tensorflow(threads, precision)
     return chosen, subset(full, chosen.max_train_rows), full.train_labels
 
 
@@ -50,12 +51,13 @@ def _competition(data: str | None, profile: str, threads: int | None):
               show_default=True, help=f"Comma-separated, from: {', '.join(MODELS)}.")
 @click.option("--oversample", type=NameList(OVERSAMPLERS), default="none", show_default=True,
               help="k-NN training rows: none, random, smote, or a list for one row each.")
-def baselines(data, runs_dir, out_dir, base_seed, threads, profile, models, oversample) -> None:
+def baselines(data, runs_dir, out_dir, base_seed, threads, precision, profile, models,
+              oversample) -> None:
     """Train or reuse every chosen model on the shared folds and write the comparison table."""
     from solution.baselines.table import build_table
 
     with exits(INTERRUPTED):
-        chosen, comp, full_labels = _competition(data, profile, threads)
+        chosen, comp, full_labels = _competition(data, profile, threads, precision)
         out = Path(out_dir) if out_dir else Path(runs_dir) / "baselines"
         table = build_table(comp, full_labels, chosen, models, oversample, Path(runs_dir), out,
                             base_seed, log)
@@ -75,8 +77,8 @@ def baselines(data, runs_dir, out_dir, base_seed, threads, profile, models, over
 @click.option("--ensembles", default=DEFAULT_ENSEMBLES, show_default=True,
               help="Comma-separated ensembles: arch, arch*seeds, or archs joined by +; "
                    "'' for none.")
-def options(data, runs_dir, out_dir, base_seed, threads, profile, with_options, only,
-            fold_count, ensembles) -> None:
+def options(data, runs_dir, out_dir, base_seed, threads, precision, profile, with_options,
+            only, fold_count, ensembles) -> None:
     """Train or reuse each option's and ensemble's runs on the shared folds; write the table."""
     from solution.baselines.options import (
         measure_ensembles,
@@ -90,7 +92,7 @@ def options(data, runs_dir, out_dir, base_seed, threads, profile, with_options, 
     with exits(INTERRUPTED):
         wanted = parse_ensembles(ensembles) if ensembles.strip() else []
         chosen_options = select_options(only)
-        chosen, comp, full_labels = _competition(data, profile, threads)
+        chosen, comp, full_labels = _competition(data, profile, threads, precision)
         folds = list(range(fold_count or chosen.tune_folds))
         runs = Path(runs_dir)
         measured_options = measure_options(comp, chosen, folds, runs, base_seed, log,

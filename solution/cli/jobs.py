@@ -13,6 +13,7 @@ from solution.cli.common import (
     exits,
     log,
     options,
+    precision_option,
     profile_option,
     run_option,
     runs_dir_option,
@@ -45,9 +46,9 @@ EDGE_MODELS = Path("edge/digit_edge/models")
          click.option("--models", type=MODELS, default=None,
                       help="Architectures to ensemble, each with its own fold models, e.g. "
                            "default,m5,m7 (default: the configuration's own arch)."),
-         threads_option)
+         threads_option, precision_option)
 def submit(data, train_csv, test_csv, sample_csv, profile, config_file, runs_dir,
-           submission_path, studies_dir, base_seed, models, threads) -> None:
+           submission_path, studies_dir, base_seed, models, threads, precision) -> None:
     """Train the fold models (reusing finished ones) and write submission.csv."""
     from solution.data.competition import load_competition
     from solution.ensemble import submit_models
@@ -60,7 +61,7 @@ def submit(data, train_csv, test_csv, sample_csv, profile, config_file, runs_dir
         resolved = resolve_config(chosen, config_file, studies_dir)
         comp = load_competition(data, train_csv=train_csv, test_csv=test_csv,
                                 sample_csv=sample_csv)
-        configure_tensorflow(threads)
+        configure_tensorflow(threads, precision)
         info = submit_models(comp, chosen, resolved, models or (resolved.config.arch,),
                              runs_dir=Path(runs_dir), submission_path=Path(submission_path),
                              base_seed=base_seed, log=log, studies_dir=Path(studies_dir))

@@ -14,6 +14,7 @@ from solution.cli.common import (
     fail,
     log,
     options,
+    precision_option,
     runs_dir_option,
     studies_dir_option,
 )
@@ -56,6 +57,7 @@ def _spec(profile: str, study_name: str | None, studies_dir: str, storage: str |
                            "them."),
          click.option("--threads", type=click.IntRange(1), default=None,
                       help="TensorFlow threads per worker (default: cores / workers)."),
+         precision_option,
          click.option("--folds", type=click.IntRange(1, N_FOLDS), default=None,
                       help=f"Folds per trial, the first k of the shared {N_FOLDS} "
                            "(default: the profile's)."),
@@ -67,7 +69,7 @@ def _spec(profile: str, study_name: str | None, studies_dir: str, storage: str |
          click.option("--heartbeat", type=click.IntRange(1), default=60, show_default=True,
                       help="Seconds between heartbeats of database (RDB) workers."))
 def tune(data, profile, study_name, studies_dir, storage, trials, timeout, workers, threads,
-         folds, runs_dir, seed, archs, heartbeat) -> None:
+         precision, folds, runs_dir, seed, archs, heartbeat) -> None:
     """Tune the configuration with Optuna; running it again continues the study."""
     from solution.tuning.tune import TuneRequest, parse_duration
     from solution.tuning.tune import tune as run_tune
@@ -77,7 +79,7 @@ def tune(data, profile, study_name, studies_dir, storage, trials, timeout, worke
         spec = _spec(profile, study_name, studies_dir, storage, heartbeat)
         request = TuneRequest(spec, profile, data, Path(runs_dir), trials,
                               parse_duration(timeout) if timeout else None, workers, threads,
-                              folds, seed, archs)
+                              folds, seed, archs, precision)
         result = run_tune(request, log=log)
     click.echo(f"study {spec.name}: {result.finished} finished trials ({result.complete} "
                f"complete, {result.pruned} pruned), {result.failed} failed")

@@ -58,7 +58,8 @@ def build_model(cfg: Config, name: str = "digits_cnn") -> keras.Model:
             x = layers.BatchNormalization(momentum=cfg.bn_momentum, name="bn_head")(x)
         x = layers.Activation("relu", name="relu_head")(x)
     x = layers.Dropout(cfg.dropout, name="drop_head")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities",
+                           dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name)
 
 

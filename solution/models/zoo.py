@@ -112,7 +112,7 @@ def simple_cnn(cfg: Config) -> keras.Model:
     x = layers.Dense(NUM_CLASSES, use_bias=not cfg.batch_norm, name="logits")(x)
     if cfg.batch_norm:
         x = layers.BatchNormalization(momentum=cfg.bn_momentum, name="bn_logits")(x)
-    outputs = layers.Activation("softmax", name="probabilities")(x)
+    outputs = layers.Activation("softmax", name="probabilities", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=cfg.arch)
 
 
@@ -140,7 +140,8 @@ def lenet5(cfg: Config) -> keras.Model:
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(120, activation="relu", name="dense0")(x)
     x = layers.Dense(84, activation="relu", name="dense1")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities",
+                           dtype="float32")(x)
     return keras.Model(inputs, outputs, name="lenet5")
 
 
@@ -158,7 +159,8 @@ def mlp(cfg: Config, units: Sequence[int], name: str) -> keras.Model:
             x = layers.BatchNormalization(momentum=cfg.bn_momentum, name=f"bn{i}")(x)
         x = layers.Activation("relu", name=f"relu{i}")(x)
         x = layers.Dropout(cfg.dropout, name=f"drop{i}")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities",
+                           dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -9,6 +9,7 @@ saved or exported model.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -65,20 +66,73 @@ def to_float(images_uint8):
     return tf.cast(images_uint8, tf.float32)[..., None] / 255.0
 
 
-def training_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int,
-                     rotation: float, zoom: float, shift: float) -> tf.data.Dataset:
-    """Shuffled, augmented, one-hot batches that repeat forever (fit with steps_per_epoch)."""
+ELASTIC_GRID = 4  # control points per side of the random displacement field (smooth at 28 px)
+
+
+def random_elastic(images, max_pixels: float):
+    """Move every pixel of a float batch (B, 28, 28, 1) along a smooth random field.
+
+    The field is uniform noise on a 4x4 grid, upsampled bicubically to 28x28 and scaled to at most
+    about `max_pixels`: Simard et al.'s elastic distortion at the cost of four gathers, where a
+    Gaussian-blurred per-pixel field would cost a convolution per image.
+    """
     import tensorflow as tf
 
-    augment = rotation > 0 or zoom > 0 or shift > 0
+    batch = tf.shape(images)[0]
+    coarse = tf.random.uniform([batch, ELASTIC_GRID, ELASTIC_GRID, 2], -1.0, 1.0)
+    field = tf.image.resize(coarse, [SIDE, SIDE], method="bicubic") * max_pixels
+    pad = 2  # zeros around the image: samples that leave it read black
+    flat = tf.reshape(tf.pad(images[..., 0], [[0, 0], [pad, pad], [pad, pad]]), [batch, -1])
+    grid = tf.range(SIDE, dtype=tf.float32) + pad
+    src_y = tf.clip_by_value(grid[None, :, None] + field[..., 1], 0.0, SIDE + 2 * pad - 1.001)
+    src_x = tf.clip_by_value(grid[None, None, :] + field[..., 0], 0.0, SIDE + 2 * pad - 1.001)
+    y0, x0 = tf.floor(src_y), tf.floor(src_x)
+    wy, wx = src_y - y0, src_x - x0
+    y0, x0 = tf.cast(y0, tf.int32), tf.cast(x0, tf.int32)
+    width = SIDE + 2 * pad
+
+    def at(y, x):
+        return tf.gather(flat, tf.reshape(y * width + x, [batch, -1]), batch_dims=1)
+
+    top = at(y0, x0) * tf.reshape((1 - wx) * (1 - wy), [batch, -1]) + \
+        at(y0, x0 + 1) * tf.reshape(wx * (1 - wy), [batch, -1])
+    bottom = at(y0 + 1, x0) * tf.reshape((1 - wx) * wy, [batch, -1]) + \
+        at(y0 + 1, x0 + 1) * tf.reshape(wx * wy, [batch, -1])
+    return tf.reshape(top + bottom, [batch, SIDE, SIDE, 1])
+
+
+@dataclass(frozen=True)
+class Warp:
+    """The random geometric augmentation of training batches (`Config` fields of the same name)."""
+
+    rotation: float = 0.0  # degrees
+    zoom: float = 0.0
+    shift: float = 0.0  # fraction of the side
+    elastic: float = 0.0  # pixels
+
+    def __call__(self, images):
+        if self.rotation > 0 or self.zoom > 0 or self.shift > 0:
+            images = random_affine(images, self.rotation, self.zoom, self.shift)
+        if self.elastic > 0:
+            images = random_elastic(images, self.elastic)
+        return images
+
+
+def training_dataset(images: np.ndarray, targets: np.ndarray, batch_size: int, seed: int,
+                     warp: Warp = Warp()) -> tf.data.Dataset:
+    """Shuffled, augmented batches that repeat forever (fit with steps_per_epoch).
+
+    `targets` are class indices (N,) (one-hot encoded here) or class probabilities (N, 10).
+    """
+    import tensorflow as tf
+
+    soft = targets.ndim == 2
 
     def prepare(x, y):
-        x = to_float(x)
-        if augment:
-            x = random_affine(x, rotation, zoom, shift)
-        return x, tf.one_hot(y, NUM_CLASSES)
+        return warp(to_float(x)), (y if soft else tf.one_hot(y, NUM_CLASSES))
 
-    ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
+    ds = tf.data.Dataset.from_tensor_slices(
+        (images, targets.astype(np.float32 if soft else np.int32)))
     ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).repeat()
     ds = ds.batch(batch_size, drop_remainder=True)
     return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

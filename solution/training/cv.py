@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from solution.data.competition import NUM_CLASSES, Competition
 from solution.runfolder import MemberFiles, RunFolder
 from solution.training.fit import EpochClock, Log, fit_member, predict_probs
 from solution.training.folds import N_FOLDS, stratified_folds
+from solution.training.precision import current_precision
 
 FoldHook = Callable[[int, float, float], None]  # (fold, fold accuracy, running CV accuracy)
 
@@ -65,7 +67,10 @@ def data_fingerprint(comp: Competition) -> str:
 
 
 def run_id(cfg: Config, comp: Competition) -> str:
-    return f"{cfg.arch}-{cfg.fingerprint()}-data-{data_fingerprint(comp)}"
+    """Configuration and data; `-bf16` for members trained in bfloat16, so a run folder never
+    mixes precisions."""
+    suffix = "-bf16" if current_precision() == "bfloat16" else ""
+    return f"{cfg.arch}-{cfg.fingerprint()}-data-{data_fingerprint(comp)}{suffix}"
 
 
 SEEDS_PER_FOLD_LIMIT = 1000  # fold k's members are seeded base + k * 1000 + i: distinct for i < it
@@ -94,7 +99,7 @@ def run_cv(cfg: Config, comp: Competition, run_dir: Path, *, folds: Sequence[int
     result = CVResult(oof, {})
     to_train = sum(not _done(run.member(f, s), cfg) for f in chosen
                    for s in range(cfg.seeds_per_fold))
-    clock = EpochClock(total_epochs=to_train * cfg.epochs)
+    clock = EpochClock(total_epochs=to_train * (cfg.epochs + cfg.second_round_epochs))
     for fold in chosen:
         train_index, val_index = splits[fold]
         val_sum = np.zeros((len(val_index), NUM_CLASSES), np.float64)
@@ -151,10 +156,16 @@ def _member(cfg: Config, comp: Competition, files: MemberFiles, fold: int, seed_
         member = MemberResult(fold, seed, info["accuracy"], 0.0, info["history"], True, model_path)
         return member, stored["val_probs"], test_probs
     started = time.perf_counter()
-    model, history = fit_member(
-        cfg, comp.train_images[train_index], comp.train_labels[train_index],
-        comp.train_images[val_index], comp.train_labels[val_index], seed,
-        label=label, clock=clock, log=log, callbacks=callbacks)
+    fit = partial(fit_member, val_images=comp.train_images[val_index],
+                  val_labels=comp.train_labels[val_index], label=label, clock=clock, log=log,
+                  callbacks=callbacks)
+    extra: dict[str, Any] = {}
+    if cfg.second_round == "off":
+        model, history = fit(cfg, comp.train_images[train_index], comp.train_labels[train_index],
+                             seed=seed)
+    else:
+        model, history, extra = _two_rounds(cfg, comp, files, train_index, val_index, seed, fit,
+                                            log)
     seconds = time.perf_counter() - started
     val_probs = predict_probs(model, comp.train_images[val_index], cfg.tta)
     test_probs = predict_probs(model, comp.test_images, cfg.tta) if predict_test else None
@@ -163,9 +174,56 @@ def _member(cfg: Config, comp: Competition, files: MemberFiles, fold: int, seed_
         model.save(tmp)
     _save_probs(probs_path, val_index, val_probs, test_probs)
     write_json(info_path, {"fold": fold, "seed": seed, "accuracy": accuracy, "seconds": seconds,
-                           "config_fingerprint": cfg.fingerprint(), "history": history})
+                           "config_fingerprint": cfg.fingerprint(), "history": history,
+                           "precision": current_precision(), **extra})
     return MemberResult(fold, seed, accuracy, seconds, history, False, model_path), val_probs, \
         test_probs
+
+
+def second_round_config(cfg: Config) -> Config:
+    """Round two goes on from round one's weights: a fresh cosine decay from half the rate."""
+    return cfg.replace(epochs=cfg.second_round_epochs, schedule="cosine", warmup=0.0,
+                       learning_rate=cfg.learning_rate / 2, second_round="off",
+                       second_round_epochs=0)
+
+
+def second_round_targets(cfg: Config, train_labels: np.ndarray,
+                         test_probs: np.ndarray) -> np.ndarray:
+    """(train + test, 10) float targets: the true one-hot labels of the member's own training
+    rows, then the first round's reading of every test image (argmax, or its probabilities)."""
+    train_hot = np.eye(NUM_CLASSES, dtype=np.float32)[train_labels]
+    if cfg.second_round == "pseudo":
+        test_probs = np.eye(NUM_CLASSES, dtype=np.float32)[test_probs.argmax(1)]
+    return np.concatenate([train_hot, test_probs.astype(np.float32)])
+
+
+def _two_rounds(cfg: Config, comp: Competition, files: MemberFiles, train_index: np.ndarray,
+                val_index: np.ndarray, seed: int, fit: Callable[..., Any], log: Log | None,
+                ) -> tuple[Any, dict[str, list[float]], dict[str, Any]]:
+    """Round one on the fold's training rows; round two on them plus the test images as round
+    one labelled them. Only this member's own first round labels them, and it never saw the
+    fold's validation rows, so the OOF accuracy stays honest."""
+    import keras
+
+    images, labels = comp.train_images[train_index], comp.train_labels[train_index]
+    if files.first_round.is_file():  # round one finished before an interruption
+        model, first_history = keras.models.load_model(files.first_round), {}
+        if log:
+            log(f"{files.first_round.name}: reusing the finished first round")
+    else:
+        model, first_history = fit(cfg, images, labels, seed=seed)
+        files.first_round.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(files.first_round) as tmp:
+            model.save(tmp)
+    first_val = predict_probs(model, comp.train_images[val_index], cfg.tta)
+    first_accuracy = float(np.mean(first_val.argmax(1) == comp.train_labels[val_index]))
+    targets = second_round_targets(cfg, labels, predict_probs(model, comp.test_images, cfg.tta))
+    model, second_history = fit(second_round_config(cfg),
+                                np.concatenate([images, comp.test_images]), targets,
+                                seed=seed + SEEDS_PER_FOLD_LIMIT // 2, model=model)
+    history = {key: first_history.get(key, []) + values for key, values in second_history.items()}
+    return model, history, {"first_round_accuracy": first_accuracy,
+                            "first_round_epochs": cfg.epochs}
 
 
 def _save_probs(path: Path, val_index: np.ndarray, val_probs: np.ndarray,

@@ -16,11 +16,13 @@ from solution.data.competition import NUM_CLASSES
 from solution.models.zoo import create_model
 from solution.training.augment import (
     TTA_SHIFTS,
+    Warp,
     eval_dataset,
     to_float,
     training_dataset,
     tta_views,
 )
+from solution.training.precision import Precision, resolve_precision, use_precision
 
 if TYPE_CHECKING:
     import keras
@@ -28,10 +30,12 @@ if TYPE_CHECKING:
 Log = Callable[[str], None]
 
 
-def configure_tensorflow(threads: int | None = None) -> None:
-    """Quiet TensorFlow and bound its thread pools (several workers share the cores).
+def configure_tensorflow(threads: int | None = None, precision: str = "float32") -> Precision:
+    """Quiet TensorFlow, bound its thread pools (several workers share the cores) and set the
+    precision models are built in (`auto`: what the CPU has; see `solution.training.precision`).
 
-    Must run before TensorFlow executes anything; later calls are ignored by TensorFlow itself.
+    Must run before TensorFlow executes anything; later thread settings are ignored by TensorFlow
+    itself. Returns the precision chosen.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
@@ -42,6 +46,9 @@ def configure_tensorflow(threads: int | None = None) -> None:
             tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, threads)))
         except RuntimeError:  # already initialised in this process: keep what is in force
             pass
+    chosen = resolve_precision(precision)
+    use_precision(chosen)
+    return chosen
 
 
 @dataclass
@@ -87,22 +94,50 @@ def _clock_text(seconds: float) -> str:
     return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
 
 
-def make_optimizer(cfg: Config) -> Any:
+WARMUP_START = 0.04  # a warm-up starts at this fraction of learning_rate (one-cycle's 1/25)
+
+
+def learning_rate(cfg: Config, steps_per_epoch: int) -> Any:
+    """The optimiser's learning rate: a float that `exponential_schedule` changes per epoch, or a
+    per-step cosine schedule (with its linear warm-up) sized to the run's own epochs."""
+    import keras
+
+    if cfg.schedule == "exponential":
+        return cfg.learning_rate
+    total = max(1, steps_per_epoch * cfg.epochs)
+    warmup = min(total - 1, round(cfg.warmup * steps_per_epoch))
+    return keras.optimizers.schedules.CosineDecay(
+        cfg.learning_rate * (WARMUP_START if warmup else 1.0), decay_steps=total - warmup,
+        alpha=0.0, warmup_target=cfg.learning_rate if warmup else None, warmup_steps=warmup)
+
+
+def exponential_schedule(cfg: Config) -> list[Any]:
+    """The per-epoch callback of the exponential schedule; the cosine one lives in the optimiser."""
+    import keras
+
+    if cfg.schedule != "exponential":
+        return []
+    return [keras.callbacks.LearningRateScheduler(
+        lambda epoch: cfg.learning_rate * cfg.lr_decay**epoch)]
+
+
+def make_optimizer(cfg: Config, steps_per_epoch: int = 1) -> Any:
     """The optimiser; with `ema_momentum`, Keras swaps the averaged weights in when fit ends."""
     import keras
 
     ema = {"use_ema": True, "ema_momentum": cfg.ema_momentum} if cfg.ema_momentum else {}
+    rate = learning_rate(cfg, steps_per_epoch)
     if cfg.optimizer == "adam":
-        return keras.optimizers.Adam(cfg.learning_rate, **ema)
+        return keras.optimizers.Adam(rate, **ema)
     if cfg.optimizer == "adamw":
-        return keras.optimizers.AdamW(cfg.learning_rate, weight_decay=cfg.weight_decay, **ema)
-    return keras.optimizers.SGD(cfg.learning_rate, momentum=0.9, nesterov=True, **ema)
+        return keras.optimizers.AdamW(rate, weight_decay=cfg.weight_decay, **ema)
+    return keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, **ema)
 
 
-def compile_model(model: keras.Model, cfg: Config) -> keras.Model:
+def compile_model(model: keras.Model, cfg: Config, steps_per_epoch: int = 1) -> keras.Model:
     import keras
 
-    model.compile(optimizer=make_optimizer(cfg),
+    model.compile(optimizer=make_optimizer(cfg, steps_per_epoch),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
                   metrics=["accuracy"])
     return model
@@ -115,18 +150,17 @@ def fit_member(cfg: Config, train_images: np.ndarray, train_labels: np.ndarray,
                ) -> tuple[keras.Model, dict[str, list[float]]]:
     """Train a fresh `create_model(cfg)` (or `model`) on augmented batches; returns it and history.
 
-    Images are (N, 28, 28) uint8; the learning rate follows learning_rate * lr_decay**epoch.
+    Images are (N, 28, 28) uint8; targets are class indices (N,) or probabilities (N, 10) (a
+    second round's distilled test images).
     """
     import keras
 
     keras.utils.set_random_seed(seed)
-    model = compile_model(model if model is not None else create_model(cfg), cfg)
-    train_ds = training_dataset(train_images, train_labels, cfg.batch_size, seed,
-                                cfg.rotation, cfg.zoom, cfg.shift)
     steps = max(1, len(train_images) // cfg.batch_size)
-    schedule = keras.callbacks.LearningRateScheduler(
-        lambda epoch: cfg.learning_rate * cfg.lr_decay**epoch)
-    all_callbacks = [schedule, *callbacks]
+    model = compile_model(model if model is not None else create_model(cfg), cfg, steps)
+    train_ds = training_dataset(train_images, train_labels, cfg.batch_size, seed,
+                                Warp(cfg.rotation, cfg.zoom, cfg.shift, cfg.elastic))
+    all_callbacks = [*exponential_schedule(cfg), *callbacks]
     if log is not None:
         all_callbacks.append(_progress_callback(label, clock or EpochClock(cfg.epochs), log))
     with warnings.catch_warnings():  # Keras warns that a tf.data input ignores shuffle=True

@@ -37,9 +37,10 @@ SEARCHED = ("width", "convs_per_stage", "dropout", "learning_rate", "lr_decay", 
             "label_smoothing", "rotation", "zoom", "shift", "epochs")
 
 
-def searched_fields(arch: str) -> tuple[str, ...]:
-    """The `SEARCHED` fields that `arch` reads: the parameters of a trial that trains it."""
-    read = fields_read(arch)
+def searched_fields(arch: str, schedule: str = "exponential") -> tuple[str, ...]:
+    """The `SEARCHED` fields that `arch` reads under `schedule`: the parameters of a trial that
+    trains it (`lr_decay` shapes only the exponential schedule)."""
+    read = set(fields_read(arch)) - ({"lr_decay"} if schedule != "exponential" else set())
     return tuple(name for name in SEARCHED if name in read)
 
 
@@ -73,7 +74,8 @@ def suggest_config(trial: optuna.Trial | optuna.trial.FixedTrial, profile: Profi
         # schedule: within the profile's budget
         "epochs": lambda: trial.suggest_int("epochs", epochs_low, epochs_high),
     }  # one entry per SEARCHED name; suggested in SEARCHED order, those the arch reads
-    return base.replace(**{name: suggest[name]() for name in searched_fields(base.arch)})
+    return base.replace(**{name: suggest[name]()
+                           for name in searched_fields(base.arch, base.schedule)})
 
 
 def default_arch(base: Config, archs: tuple[str, ...] = ("cnn",)) -> str:
@@ -87,7 +89,7 @@ def default_params(base: Config, archs: tuple[str, ...] = ("cnn",)) -> dict[str,
     parameters `suggest_config` suggests for `default_arch`, with `arch` among several."""
     arch = default_arch(base, archs)
     params: dict[str, Any] = {"arch": arch} if len(archs) > 1 else {}
-    params.update((name, getattr(base, name)) for name in searched_fields(arch))
+    params.update((name, getattr(base, name)) for name in searched_fields(arch, base.schedule))
     return params
 
 

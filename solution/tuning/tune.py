@@ -103,6 +103,7 @@ class TuneRequest:
     folds: int | None = None  # folds per trial; None = the profile's tune_folds
     seed: int = SAMPLER_SEED
     archs: tuple[str, ...] = ("cnn",)  # architectures a trial may choose among
+    precision: str = "float32"  # training precision, or auto (`solution.training.precision`)
 
     def tune_folds(self, profile: Profile) -> list[int]:
         count = self.folds if self.folds is not None else profile.tune_folds
@@ -250,7 +251,8 @@ def run_worker(request: TuneRequest, index: int = 0, comp: Competition | None = 
     """One worker: join the study and run trials until it has `request.trials` finished ones."""
     from solution.training.fit import configure_tensorflow
 
-    configure_tensorflow(request.threads or max(1, (os.cpu_count() or 1) // request.workers))
+    configure_tensorflow(request.threads or max(1, (os.cpu_count() or 1) // request.workers),
+                         request.precision)
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")  # every trial builds new models: retracing notes are noise
