@@ -8,10 +8,13 @@ DATA ?=
 PROFILE ?= default
 RUN ?=
 THREADS ?=
+PRECISION ?=
 
 DATA_ARG = $(if $(DATA),--data "$(DATA)",)
 RUN_ARG = $(if $(RUN),--run "$(RUN)",)
 THREADS_ARG = $(if $(THREADS),--threads $(THREADS),)
+# auto (the default): bfloat16 where the CPU reports AMX or AVX512-BF16; float32 | bfloat16 to force
+PRECISION_ARG = $(if $(PRECISION),--precision $(PRECISION),)
 
 .PHONY: help venv test test-fast lint submit report clean-venv demo
 
@@ -19,10 +22,12 @@ help:
 	@echo "make demo      offline demo on scikit-learn's digits: tune -> submit -> export -> edge"
 	@echo "make test      the test suite (creates .venv on first use)"
 	@echo "make submit    DATA=path/to/digit-recognizer.zip [PROFILE=default|smoke|quick|full] [MODELS=default,m5,m7]"
+	@echo "               [PRECISION=auto|float32|bfloat16] (auto: bfloat16 where the CPU has AMX/AVX512-BF16)"
 	@echo "make report    [RUN=runs/<id>]"
 	@echo "make bench     DATA=... training throughput, edge speed, cold start, install sizes"
 	@echo "make baselines [PROFILE=quick|default] [MODELS=knn,cnn,m5] [OVERSAMPLE=none,smote]: comparison table"
-	@echo "make options   [PROFILE=quick] [ENSEMBLES=cnn*2,cnn+m5]: training options and ensembles"
+	@echo "make options   [PROFILE=quick] [ONLY=...] [FOLDS=1] [ENSEMBLES=cnn*2,cnn+m5]: training options"
+	@echo "               and ensembles against the profile's previous configuration"
 	@echo "make tune      [PROFILE=...] [TRIALS=20] [TIMEOUT=6h] [WORKERS=2] [ARCHS=cnn,m5] [STORAGE=...]"
 	@echo "make study     best trial, trial table, plots in optuna_studies/<profile>/"
 	@echo "make dashboard optuna-dashboard on the study (installs the dashboard extra)"
@@ -52,7 +57,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 
 submit: $(STAMP)
-	$(PY) -m solution submit $(DATA_ARG) --profile $(PROFILE) $(THREADS_ARG) \
+	$(PY) -m solution submit $(DATA_ARG) --profile $(PROFILE) $(THREADS_ARG) $(PRECISION_ARG) \
 		$(if $(MODELS),--models $(MODELS),)
 
 report: $(STAMP)
@@ -164,7 +169,7 @@ TUNE_ARGS = $(if $(TRIALS),--trials $(TRIALS),) $(if $(TIMEOUT),--timeout $(TIME
 .PHONY: tune study dashboard
 
 tune: $(STAMP)
-	$(PY) -m solution tune $(DATA_ARG) $(STUDY_ARGS) $(TUNE_ARGS) $(THREADS_ARG)
+	$(PY) -m solution tune $(DATA_ARG) $(STUDY_ARGS) $(TUNE_ARGS) $(THREADS_ARG) $(PRECISION_ARG)
 
 study: $(STAMP)
 	$(PY) -m solution study $(STUDY_ARGS)
@@ -185,9 +190,10 @@ OVERSAMPLE ?=
 baselines: $(STAMP)
 	$(PY) -m solution baselines $(DATA_ARG) --profile $(PROFILE) \
 		$(if $(MODELS),--models $(MODELS),) $(if $(OVERSAMPLE),--oversample $(OVERSAMPLE),) \
-		$(THREADS_ARG)
+		$(THREADS_ARG) $(PRECISION_ARG)
 
-# Training options (label smoothing, EMA, 2x epochs, TTA) against the profile's default CNN, and
+# Training options (schedule, second round, width, precision, TTA, ...) against the profile's
+# previous configuration, the profile's configuration against that, and
 # ensembles (ENSEMBLES = cnn*2,cnn+m5,...: arch*seeds, archs joined by +) with their train time.
 # Writes runs/baselines/options-$(PROFILE).md and .json; runs are shared with make baselines.
 # ONLY = option names (comma-separated); FOLDS = the first N folds; ENSEMBLES= (empty) for none.
@@ -198,4 +204,4 @@ options: $(STAMP)
 	$(PY) -m solution options $(DATA_ARG) --profile $(PROFILE) \
 		$(if $(filter undefined,$(origin ENSEMBLES)),,--ensembles "$(ENSEMBLES)") \
 		$(if $(ONLY),--only "$(ONLY)",) \
-		$(if $(FOLDS),--folds $(FOLDS),) $(THREADS_ARG)
+		$(if $(FOLDS),--folds $(FOLDS),) $(THREADS_ARG) $(PRECISION_ARG)

@@ -109,8 +109,8 @@ def _prepare(run: Run, member: Member, model: keras.Model, plan: PrunePlan | Non
                                     min(settings.recalibration_images, len(train_index)),
                                     settings.seed)
         recalibrate_batch_norm(pruned, sample)
-    tune_cfg = pruned_cfg.replace(epochs=settings.finetune_epochs,
-                                  learning_rate=settings.finetune_lr,
+    tune_cfg = pruned_cfg.replace(epochs=settings.finetune_epochs, schedule="exponential",
+                                  warmup=0.0, learning_rate=settings.finetune_lr,
                                   lr_decay=settings.finetune_lr_decay)
     pruned, _ = fit_member(tune_cfg, run.images[train_index], run.labels[train_index],
                            val_images, val_labels, seed=settings.seed + member.seed,

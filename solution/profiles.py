@@ -43,15 +43,16 @@ PROFILES: dict[str, Profile] = {
     # Issue 12's options table (`make options PROFILE=default FOLDS=1`, runs/baselines/) chose
     # each change against the previous default (16 epochs, exponential decay 0.85, width 32;
     # fold 1 0.99333): the cosine schedule, 3/4 width (as accurate, 1.6x faster to train), the
-    # pseudo-label second round and TTA. The time 3/4 width saves buys 24 + 8 epochs instead of
-    # 16 + 5: about 1.5x the previous default's training compute.
+    # distillation second round (pseudo-labels within 2 images of it) and TTA. The time 3/4
+    # width saves buys 24 + 8 epochs instead of 16 + 5: about 1.5x the previous default's
+    # training compute.
     "default": Profile(
         "default",
         overrides=dict(width=24, epochs=24, batch_size=128, schedule="cosine", warmup=1.0,
-                       learning_rate=2e-3, second_round="pseudo", second_round_epochs=8,
+                       learning_rate=2e-3, second_round="distil", second_round_epochs=8,
                        tta=True),
         tune_folds=5, tune_epochs=(12, 24),
-        description="this 2-core CPU machine: 24 cosine epochs plus 8 on pseudo-labelled test "
+        description="this 2-core CPU machine: 24 cosine epochs plus 8 distilled on the test "
                     "images per fold, 3/4 width, TTA; see the README for its time",
         # before issue 12: 16 epochs of exponential decay 0.85 at full width (OOF 0.99443)
         previous=dict(width=32, schedule="exponential", warmup=0.0, learning_rate=1e-3,

@@ -160,3 +160,15 @@ def test_two_round_member_learns_from_its_own_first_round_and_resumes(small_zip,
     run_cv(cfg, comp, tmp_path / "run", folds=[0], log=lines.append)
     assert any("reusing the finished first round" in line for line in lines)
     assert sum("epoch" in line for line in lines) == 1  # round two only
+
+
+def test_the_report_says_where_second_round_labels_came_from():
+    from solution.reporting.run_report import how_trained
+
+    cfg = Config(second_round="pseudo", second_round_epochs=8, epochs=24, tta=True).to_dict()
+    text = how_trained({"config": cfg, "precision": "bfloat16"})
+    assert "Trained in bfloat16" in text and "TTA" in text
+    assert "24 epochs" in text and "8 more" in text and "pseudo-labels" in text
+    assert "only from fold k's own first round" in text
+    plain = how_trained({"config": Config().to_dict()})
+    assert plain == "Trained in float32."

@@ -177,6 +177,24 @@ def write_report(run: RunFolder, studies_dir: Path = Path("optuna_studies")) -> 
     return metrics
 
 
+def how_trained(info: dict) -> str:
+    """What a reader must know to trust the OOF figure: precision, and where a second round's
+    test-image labels came from."""
+    cfg = info.get("config", {})
+    lines = [f"Trained in {info.get('precision', 'float32')}"
+             + (", predictions averaged over 5 one-pixel views (TTA)." if cfg.get("tta") else ".")]
+    if cfg.get("second_round", "off") != "off":
+        kind = ("pseudo-labels (its argmax)" if cfg["second_round"] == "pseudo"
+                else "distilled soft labels (its probabilities)")
+        lines.append(
+            f"Each member trained in two rounds: {cfg['epochs']} epochs on its fold's training "
+            f"rows, then {cfg['second_round_epochs']} more on those rows plus every test image "
+            f"with {kind} from that same member's first round. Fold k's second round learns "
+            "only from fold k's own first round, which never saw fold k's validation rows, so "
+            "the out-of-fold accuracy above stays honest; no test label exists or is used.")
+    return " ".join(lines)
+
+
 def render_html(run: RunFolder, metrics: dict, studies_dir: Path) -> str:
     """One HTML file with the pictures inlined, readable offline and attachable to an issue."""
     import base64
@@ -205,6 +223,7 @@ td,th{{padding:2px 10px;text-align:right}}img{{max-width:100%}}</style></head><b
 profile {html.escape(str(info.get('profile', '?')))}, configuration from
 {html.escape(str(info.get('config_source', '?')))}.</p>
 <table><tr><th>fold</th><th>accuracy</th></tr>{rows}</table>
+<p>{html.escape(how_trained(info))}</p>
 <h2>Training curves</h2>{picture(run.curves_png)}
 <h2>Confusion matrix</h2>{picture(run.confusion_png)}
 <h2>Classification report</h2><pre>{html.escape(metrics['classification_text'])}</pre>
