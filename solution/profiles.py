@@ -55,7 +55,7 @@ PROFILES: dict[str, Profile] = {
         description="this 2-core CPU machine: 24 cosine epochs plus 8 distilled on the test "
                     "images per fold, 3/4 width, TTA; see the README for its time",
         # before issue 12: 16 epochs of exponential decay 0.85 at full width (OOF 0.99443)
-        previous=dict(width=32, schedule="exponential", warmup=0.0, learning_rate=1e-3,
+        previous=dict(width=32, epochs=16, schedule="exponential", warmup=0.0, learning_rate=1e-3,
                       lr_decay=0.85, second_round="off", second_round_epochs=0, tta=False)),
     "quick": Profile(
         "quick",

@@ -156,6 +156,8 @@ def test_fingerprint_hashes_only_the_fields_the_arch_reads():
     # Pinned: a change here gives every configuration a new run folder (all runs retrain once),
     # and README's run ids (runs/cnn-<fingerprint>-data-...) need the new value.
     assert default.fingerprint() == "29b910fe74"
+    # the options are measured against the default before issue 12: its run folders must stay
+    assert get_profile("default").apply_previous(Config()).fingerprint() == "91ca5021b0"
     assert default.replace(ema_momentum=0.99).fingerprint() != default.fingerprint()
     with pytest.raises(ValueError, match=r"config field ema_momentum=0.5: must be 0 \(off\)"):
         Config(ema_momentum=0.5)
