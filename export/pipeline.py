@@ -57,6 +57,7 @@ from solution.atomic import write_json
 from solution.data.competition import NUM_CLASSES
 from solution.errors import Refused
 from solution.runfolder import RunFolder
+from solution.training.precision import precision_in_force
 
 Log = Callable[[str], None]
 
@@ -91,7 +92,8 @@ def export_run(run_dir: Path, out_dir: Path, *, data: str | None = None,
                 f"{thresholds.int8_min_agreement}, drop <= {thresholds.int8_max_drop_pp} pp "
                 "(barely trained members); never publish a smoke export as the product")
     try:
-        return _export(run, out_dir, settings, thresholds, command, say, started)
+        with precision_in_force("float32"):  # what ONNX and int8 get, whatever trained the run
+            return _export(run, out_dir, settings, thresholds, command, say, started)
     except ExportRefused:
         raise
     except Exception as exc:

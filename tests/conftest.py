@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import zipfile
 from pathlib import Path
 
@@ -54,3 +55,14 @@ def small_zip(tmp_path_factory, small_frames) -> Path:
     train, test = small_frames
     return write_competition_zip(tmp_path_factory.mktemp("small") / "digit-recognizer.zip",
                                  train, test)
+
+
+@pytest.fixture(autouse=True)
+def float32_between_tests():
+    """A command run in-process (`submit --precision auto`) sets Keras' global dtype policy;
+    every test starts from float32 again, whatever the CPU chose for the one before."""
+    yield
+    if "keras" in sys.modules:
+        from solution.training.precision import use_precision
+
+        use_precision("float32")

@@ -49,8 +49,13 @@ def tiny_run(tmp_path_factory, small_zip) -> Path:
 
 @pytest.fixture(scope="module")
 def exported(tiny_run, tmp_path_factory):
+    from solution.training.precision import precision_in_force
+
     out = tmp_path_factory.mktemp("edge") / "models"
-    result = export_run(tiny_run, out, settings=FAST, thresholds=LOOSE_INT8, command="test")
+    # bfloat16 in force, as after an in-process `submit --precision auto` on a CPU that has it:
+    # the export must still build, prune and convert float32 networks
+    with precision_in_force("bfloat16"):
+        result = export_run(tiny_run, out, settings=FAST, thresholds=LOOSE_INT8, command="test")
     return out, result
 
 

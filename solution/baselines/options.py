@@ -14,8 +14,7 @@ training compute.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from solution.profiles import Profile
 from solution.reporting.tables import Column, Table, titled
 from solution.training.fit import Log
 from solution.training.folds import stratified_folds
+from solution.training.precision import precision_in_force
 
 
 @dataclass(frozen=True)
@@ -121,19 +121,6 @@ def measure_options(comp: Competition, profile: Profile, folds: Sequence[int], r
             row, oof = tta_row(row, members, comp)
         measured.append(Measured(option.name, row, oof))
     return measured
-
-
-@contextmanager
-def precision_in_force(precision: str | None) -> Iterator[None]:
-    """Models built inside train in `precision` (None: as the command set it)."""
-    from solution.training.precision import current_precision, resolve_precision, use_precision
-
-    before = current_precision()
-    use_precision(resolve_precision(precision or before))
-    try:
-        yield
-    finally:
-        use_precision(before)
 
 
 def tta_row(row: Row, members: list, comp: Competition) -> tuple[Row, np.ndarray]:

@@ -9,6 +9,8 @@ as a float32 network for export (`float32_copy`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -55,6 +57,17 @@ def current_precision() -> Precision:
     import keras
 
     return "bfloat16" if keras.config.dtype_policy().compute_dtype == "bfloat16" else "float32"
+
+
+@contextmanager
+def precision_in_force(precision: str | None) -> Iterator[None]:
+    """Models built inside use `precision` (None: whatever is in force); restored on exit."""
+    before = current_precision()
+    use_precision(resolve_precision(precision or before))
+    try:
+        yield
+    finally:
+        use_precision(before)
 
 
 def float32_copy(model: keras.Model) -> keras.Model:
