@@ -19,8 +19,8 @@ from solution.training.precision import (
     cpu_flags,
     current_precision,
     float32_copy,
+    precision_in_force,
     resolve_precision,
-    use_precision,
 )
 
 # --- precision --------------------------------------------------------------------------------
@@ -52,14 +52,12 @@ def test_a_bfloat16_member_is_exported_as_the_same_float32_network(tmp_path):
     from solution.models.zoo import create_model
 
     x = np.random.default_rng(0).random((8, 28, 28, 1), dtype=np.float32)
-    try:
-        use_precision("bfloat16")
+    with precision_in_force("bfloat16"):
         assert current_precision() == "bfloat16"
         model = create_model(Config(width=8, head_width=16))
         assert model.output.dtype == "float32"  # probabilities stay float32 in bfloat16 training
         model.save(tmp_path / "member.keras")
-    finally:
-        use_precision("float32")
+    assert current_precision() == "float32"  # restored on leaving
     loaded = keras.models.load_model(tmp_path / "member.keras", compile=False)
     assert any(layer.dtype_policy.compute_dtype == "bfloat16" for layer in loaded.layers)
     copy = float32_copy(loaded)

@@ -18,6 +18,7 @@ import click
 
 from solution.errors import Refused, UserError
 from solution.profiles import PROFILES
+from solution.training.precision import PRECISIONS
 
 EXIT_USAGE = 2
 EXIT_REFUSED = 1
@@ -86,7 +87,7 @@ data_option = click.option(
 threads_option = click.option("--threads", type=click.IntRange(1), default=None,
                               help="Bound TensorFlow's CPU threads (default: all cores).")
 precision_option = click.option(
-    "--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto",
+    "--precision", type=click.Choice(list(PRECISIONS)), default="auto",
     show_default=True,
     help="Training precision; auto = bfloat16 where the CPU reports AMX or AVX512-BF16 (faster "
          "there), else float32. A run's folder and run.json say which.")

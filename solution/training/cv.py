@@ -222,8 +222,7 @@ def _two_rounds(cfg: Config, comp: Competition, files: MemberFiles, train_index:
                                 np.concatenate([images, comp.test_images]), targets,
                                 seed=seed + SEEDS_PER_FOLD_LIMIT // 2, model=model)
     history = {key: first_history.get(key, []) + values for key, values in second_history.items()}
-    return model, history, {"first_round_accuracy": first_accuracy,
-                            "first_round_epochs": cfg.epochs}
+    return model, history, {"first_round_accuracy": first_accuracy}
 
 
 def _save_probs(path: Path, val_index: np.ndarray, val_probs: np.ndarray,

@@ -1,8 +1,9 @@
 """Float precision of training: bfloat16 where the CPU has instructions for it, else float32.
 
 Measured on this project's 2-core machines, the recipe CNN trains 1.27x faster in Keras'
-`mixed_bfloat16` on a CPU with AMX (batch 128) and 1.29x on one with AVX512-BF16 but no AMX; on
-CPUs with neither, bfloat16 is emulated and slower. So `auto` asks the CPU what it has, and
+`mixed_bfloat16` on a CPU with AMX (batch 128) and, on one with AVX512-BF16 but no AMX, 1.29x in a
+short benchmark and 1.23x over a whole fold; on CPUs with neither, bfloat16 is emulated and
+slower. So `auto` asks the CPU what it has, and
 never assumes. Weights stay float32 under `mixed_bfloat16`, so every saved member can be rebuilt
 as a float32 network for export (`float32_copy`).
 """
