@@ -37,6 +37,7 @@ help:
 	@echo "make edge-bench [EDGE_SOURCE=sklearn|kaggle]: held-out digits and fields (ZIP, ZIP+4,"
 	@echo "               amounts); records the field thresholds into the bundled manifest"
 	@echo "make glyph-model DATA=...: retrain the glyph model (digit / . , - \$$ / other)"
+	@echo "make edge-limits: hostile images (noise, blots, long lines): time and memory per image"
 
 venv: $(STAMP)
 
@@ -144,6 +145,12 @@ edge-bench: edge-sets
 	$(VENV)/bin/digit-edge bench $(EDGE_FIELD_SET) --labels $(EDGE_FIELD_SET)/labels.csv \
 		$(EDGE_MODEL_ARG) $(THREADS_ARG)
 	$(PY) edge/bench/coldstart.py $(EDGE_MODEL_ARG)
+
+# Hostile images (speckle, blots, hatching, a page of text, long lines) through `digit-edge read`,
+# one process each: its wall time and peak memory against the 2 s / 500 MB target.
+.PHONY: edge-limits
+edge-limits: $(STAMP)
+	$(PY) -m edge.bench.limits --out $(EDGE_SETS)/limits $(THREADS_ARG)
 
 # The glyph model (digit / . , - $ / other) beside the bundled digit models; train.csv digits.
 glyph-model: $(STAMP)

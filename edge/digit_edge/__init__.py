@@ -15,11 +15,13 @@ from .errors import (
     ArrayError,
     BlankImageError,
     DigitEdgeError,
+    FieldTooLongError,
     ImageSizeError,
     InputError,
     ModelError,
     ModelIntegrityError,
     ModelNotFoundError,
+    NotAFieldError,
     UnreadableImageError,
 )
 from .formats import FORMATS, FormatError
@@ -38,12 +40,14 @@ __all__ = [
     "FieldChar",
     "FieldDigit",
     "FieldReading",
+    "FieldTooLongError",
     "FormatError",
     "ImageSizeError",
     "InputError",
     "ModelError",
     "ModelIntegrityError",
     "ModelNotFoundError",
+    "NotAFieldError",
     "UnreadableImageError",
     "normalize",
 ]

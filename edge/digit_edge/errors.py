@@ -41,3 +41,14 @@ class BlankImageError(InputError):
 
 class ArrayError(InputError):
     """An array of the wrong shape, dtype or value range."""
+
+
+class NotAFieldError(InputError):
+    """Ink that no field of the format can be: speckle, blobs, hatching, several lines, a page.
+
+    Refused before the expensive part of reading, so one bad scan costs bounded time and memory.
+    """
+
+
+class FieldTooLongError(NotAFieldError):
+    """A line of more characters than the reader's stated maximum (MAX_FIELD_CHARS)."""

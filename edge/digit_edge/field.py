@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import BlankImageError
+from .errors import BlankImageError, NotAFieldError
+from .formats import FieldFormat
 from .ink import Component, Ink, label_components
-from .normalize import stroke_width
 
 SPECK_STROKES = 0.3   # a blob under 0.3 squared stroke widths of ink is scanner noise
 TALL = 0.55           # blobs at least 55% as tall as the tallest set the line's height
@@ -31,6 +31,41 @@ MAX_CUTS = 3          # at most this many cuts per blob, at its thinnest columns
 MAX_RUN = 3           # a glyph is at most this many atoms
 JOIN_GAP = 0.15       # atoms of different blobs join only when at most 0.15 heights apart...
 JOIN_WIDTH = 1.5      # ...and the glyph they make is at most 1.5 line heights wide
+# Bounds on the work one image can cause (issue 19): a dusty scan has thousands of specks, and
+# every piece that survives becomes atoms, candidate glyphs, model inputs and lattice paths.
+SUBSTANTIAL = 0.1     # the pen width is measured on blobs of at least 10% of the largest's area
+SPECK_LINE = 0.05     # a blob under 5% of the line height on both sides is noise too
+MIN_CHAR_HEIGHT = 8   # pieces shorter than 8 working pixels are too small to be characters
+SCRIBBLE = 6          # a character's stroke runs 2-3 times its box's height + width (an 8: 2);
+                      # a blob with 6 times as much is noise that grew together or a scribble
+MAX_HEIGHT_STROKES = 60  # handwriting is 5-20 pen widths tall (MNIST: 9); ink 60 times taller
+                         # than its strokes are wide is texture or noise that grew together
+PIECES_PER_CHAR = 4   # a character is written in at most this many pieces (a broken 5, a $)...
+DUST = 8              # ...and this much dust outlives speck removal: more pieces is not a field
+SMALL_PER_TALL = 2    # marks and fragments per character-sized piece, beyond the dust: more is
+                      # blots scattered over the paper
+OFF_LINE = 0.5        # tall blobs further than half a line height from the field's line...
+OFF_LINE_SHARE = 0.3  # ...being over 30% of them (of at least MIN_LINE_BLOBS): several lines
+MIN_LINE_BLOBS = 4
+WIDEST_BLOB = (MAX_CUTS + 1) * JOIN_WIDTH  # a blob wider than this many line heights cannot be
+                                            # read as characters: hatching, a scribble, a rule
+
+
+@dataclass
+class FieldWork:
+    """What reading one field cost. The caps above bound every number; tests assert them."""
+
+    pieces: int = 0        # blobs of ink found
+    specks: int = 0        # of those, dropped as noise
+    atoms: int = 0
+    glyphs: int = 0        # candidate glyphs the glyph model classified
+    digit_reads: int = 0   # glyphs the digit model read
+    paths: int = 0         # lattice paths the searches built
+
+
+def max_pieces(fmt: FieldFormat) -> int:
+    """The most pieces of ink (after speck removal) a field of `fmt` is read from."""
+    return PIECES_PER_CHAR * fmt.max_chars + DUST
 
 
 @dataclass(frozen=True)
@@ -62,24 +97,121 @@ class Glyph:
     mask: np.ndarray
 
 
-def find_atoms(ink: Ink, name: str = "image") -> tuple[list[Atom], Line]:
-    """The field's atoms, left to right, and its line. Raises BlankImageError if there is no ink."""
+def find_atoms(ink: Ink, name: str = "image", fmt: FieldFormat | None = None,
+               work: FieldWork | None = None) -> tuple[list[Atom], Line]:
+    """The field's atoms, left to right, and its line.
+
+    Raises BlankImageError if there is no ink but specks, NotAFieldError for ink that no field of
+    `fmt` (default: a free field) can be: more pieces than it can hold, pieces too small to be
+    characters, ink on several lines, a blob too wide to be characters. Every check runs before
+    any work that grows faster than the number of pieces.
+    """
+    fmt = fmt or FieldFormat(None)
+    work = work if work is not None else FieldWork()
     labels, components = label_components(ink.mask)
+    work.pieces = len(components)
     if not components:
         raise BlankImageError(f"{name}: blank, no ink found")
-    stroke = max(1.0, stroke_width(ink.mask))
-    kept = [c for c in components if c.area >= SPECK_STROKES * stroke * stroke]
+    edges = _perimeters(labels, len(components))
+    stroke = _pen_width(edges, components)
+    line = _line(_substantial(components), stroke)
+    kept = [c for c in components if not _is_speck(c, stroke, line)]
+    work.specks = len(components) - len(kept)
     if not kept:
         raise BlankImageError(f"{name}: blank, only specks of noise found")
+    _check_pieces(kept, name, fmt)
     line = _line(kept, stroke)
+    if line.height < MIN_CHAR_HEIGHT:
+        raise NotAFieldError(f"{name}: {len(kept)} pieces of ink at most {line.height:.0f} px "
+                             "tall: specks, not characters")
+    if line.height > MAX_HEIGHT_STROKES * stroke:
+        raise NotAFieldError(f"{name}: ink {line.height:.0f} px tall drawn with {stroke:.1f} px "
+                             "strokes: noise or texture, not handwriting")
+    _check_one_line(kept, line, name)
+    _check_strokes(kept, edges, name)
     atoms: list[Atom] = []
     for blob, group in enumerate(_merge_overlapping(kept, line)):
         box = _union_box([c.box for c in group])
         x0, y0, x1, y1 = box
+        if x1 - x0 > WIDEST_BLOB * line.height and not is_mark_like(box, line):
+            raise NotAFieldError(f"{name}: a piece of ink {(x1 - x0) / line.height:.0f} line "
+                                 "heights wide: hatching or a scribble, not characters")
         mask = np.isin(labels[y0:y1, x0:x1], [c.label for c in group])
         atoms += _cut(mask, box, blob, line)
     atoms.sort(key=lambda a: (a.box[0] + a.box[2]) / 2)
+    work.atoms = len(atoms)
+    if len(atoms) > max_pieces(fmt):
+        raise NotAFieldError(f"{name}: {len(atoms)} pieces of ink once touching characters are "
+                             f"cut apart: not a field (at most {max_pieces(fmt)})")
     return atoms, line
+
+
+def _check_pieces(kept: list[Component], name: str, fmt: FieldFormat) -> None:
+    limit = max_pieces(fmt)
+    if len(kept) > limit:
+        what = {None: "a field", "amount": "an amount"}.get(fmt.label, f"a {fmt.label}")
+        raise NotAFieldError(f"{name}: {len(kept)} separate pieces of ink: not a field "
+                             f"({what} is written in at most {limit})")
+
+
+def _check_one_line(kept: list[Component], line: Line, name: str) -> None:
+    """Refuse ink whose tall blobs do not lie along one (possibly turned) line, or that is mostly
+    small pieces around a few tall ones: dots scattered over the paper, not characters and their
+    marks."""
+    tall = [c for c in kept if c.box[3] - c.box[1] >= TALL * line.height]
+    small = sum(c.box[3] - c.box[1] < MARK_HEIGHT * line.height for c in kept)
+    if small > SMALL_PER_TALL * len(tall) + DUST:
+        raise NotAFieldError(f"{name}: {small} small pieces of ink around {len(tall)} tall ones: "
+                             "dust or blots, not a field")
+    if len(tall) < MIN_LINE_BLOBS:
+        return
+    x = np.array([(c.box[0] + c.box[2]) / 2 for c in tall])
+    y = np.array([(c.box[1] + c.box[3]) / 2 for c in tall])
+    slope, offset = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (0.0, float(np.median(y)))
+    off = np.abs(y - (slope * x + offset)) > OFF_LINE * line.height
+    if off.mean() > OFF_LINE_SHARE:
+        raise NotAFieldError(f"{name}: ink on more than one line ({int(off.sum())} of {len(tall)} "
+                             "tall pieces off the line): a field is one line of characters")
+
+
+def _perimeters(labels: np.ndarray, count: int) -> np.ndarray:
+    """(count + 1,) each blob's perimeter in pixel edges (index = label; 0 is the paper)."""
+    padded = np.pad(labels, 1)
+    edges = np.zeros(count + 1, dtype=np.int64)
+    for a, b in ((padded[1:], padded[:-1]), (padded[:, 1:], padded[:, :-1])):
+        differ = a != b
+        edges += np.bincount(a[differ], minlength=count + 1)
+        edges += np.bincount(b[differ], minlength=count + 1)
+    return edges
+
+
+def _pen_width(edges: np.ndarray, components: list[Component]) -> float:
+    """The pen's width in pixels, 2 * area / perimeter over the substantial blobs only: specks
+    are all rim, and measured with them a dusty scan's pen is 1 px wide and nothing is a speck."""
+    chosen = [c.label for c in _substantial(components)]
+    area = sum(components[label - 1].area for label in chosen)
+    return max(1.0, 2.0 * area / max(int(edges[chosen].sum()), 1))
+
+
+def _check_strokes(kept: list[Component], edges: np.ndarray, name: str) -> None:
+    """Refuse a blob holding far more stroke (half its perimeter) than characters of its size."""
+    for c in kept:
+        span = c.box[2] - c.box[0] + c.box[3] - c.box[1]
+        if edges[c.label] / 2 > SCRIBBLE * span:
+            raise NotAFieldError(f"{name}: a piece of ink with {edges[c.label] / 2 / span:.0f} "
+                                 "times the stroke a character of its size has: noise or a "
+                                 "scribble, not characters")
+
+
+def _substantial(components: list[Component]) -> list[Component]:
+    largest = max(c.area for c in components)
+    return [c for c in components if c.area >= SUBSTANTIAL * largest]
+
+
+def _is_speck(component: Component, stroke: float, line: Line) -> bool:
+    x0, y0, x1, y1 = component.box
+    return component.area < SPECK_STROKES * stroke * stroke or \
+        max(x1 - x0, y1 - y0) < SPECK_LINE * line.height
 
 
 def candidate_glyphs(atoms: list[Atom], line: Line) -> list[Glyph]:

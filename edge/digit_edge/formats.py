@@ -16,6 +16,8 @@ from .errors import DigitEdgeError
 
 FORMATS = ("zip", "zip+4", "amount", "digits")
 SEPARATOR = "s"  # an amount's dot-or-comma, before its role is known
+MAX_FIELD_CHARS = 64  # the longest field read (a 60-digit line fits); longer ones are refused
+MAX_AMOUNT_CHARS = 17  # "$1,000,000,000.00": a check amount longer than that is no amount
 DIGITS = frozenset("0123456789")
 
 
@@ -35,6 +37,13 @@ class FieldFormat:
     def label(self) -> str | None:
         """How readings name the format: "zip", "9-digit number"; None for a free field."""
         return f"{self.expected}-digit number" if self.expected else self.name
+
+    @property
+    def max_chars(self) -> int:
+        """The most characters a reading of this format can hold: bounds the reader's work."""
+        if self.expected is not None:
+            return self.expected
+        return {"zip": 5, "zip+4": 10, "amount": MAX_AMOUNT_CHARS}.get(self.name, MAX_FIELD_CHARS)
 
     def viable(self, chars: tuple[str, ...]) -> bool:
         """Can `chars` still be extended into an accepted reading?"""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .field import Atom, Glyph, Line
+from .field import Atom, FieldWork, Glyph, Line
 from .formats import FieldFormat
 from .glyphs import KINDS
 
@@ -116,10 +116,12 @@ def char_options(kinds: np.ndarray, digits: np.ndarray | None,
 
 
 def search(count: int, glyphs: list[Glyph], options: list[list[tuple[str, float]]],
-           totals: list[float], fmt: FieldFormat) -> list[Path]:
+           totals: list[float], fmt: FieldFormat, work: FieldWork | None = None) -> list[Path]:
     """Complete paths over `count` atoms that `fmt` accepts, best first (the beam's survivors).
 
     options: per glyph, (character, weight); totals: per glyph, the sum of all its weights.
+    Work and memory are linear in `count`: each atom keeps only its BEAM best paths once the
+    search reaches it, so at most BEAM * MAX_RUN * MAX_OPTIONS paths are built per atom.
     """
     starting: dict[int, list[int]] = {}
     for index, glyph in enumerate(glyphs):
@@ -130,8 +132,10 @@ def search(count: int, glyphs: list[Glyph], options: list[list[tuple[str, float]
                                 Reading(glyphs[index], char, p / max(totals[index], 1e-12)))
                                for char, p in options[index]])
               for index in starting.get(position, [])] for position in range(count)]
+    built = 0
     for position in range(count):
         paths = heapq.nlargest(BEAM, at[position], key=lambda p: p.score)
+        at[position] = []  # the rest can never be extended: free them now
         for path in paths:
             chars = path.chars
             for glyph, choices in steps[position]:
@@ -141,6 +145,9 @@ def search(count: int, glyphs: list[Glyph], options: list[list[tuple[str, float]
                     if not fmt.viable(extended):
                         continue
                     target.append(Path(path.score + log_p, (*path.readings, reading), extended))
+                    built += 1
+    if work is not None:
+        work.paths += built
     done = [p for p in at[count] if p.chars and fmt.accepts(p.chars)]
     return sorted(done, key=lambda p: -p.score)
 

@@ -18,9 +18,9 @@ from decimal import Decimal
 import numpy as np
 from PIL import Image
 
-from .errors import ArrayError, DigitEdgeError, InputError
-from .field import Atom, Glyph, Line, candidate_glyphs, find_atoms
-from .formats import FieldFormat, parse_format
+from .errors import ArrayError, DigitEdgeError, FieldTooLongError, InputError, NotAFieldError
+from .field import Atom, FieldWork, Glyph, Line, candidate_glyphs, find_atoms
+from .formats import MAX_FIELD_CHARS, FieldFormat, parse_format
 from .glyphs import KINDS, open_glyph_model
 from .imaging import ImageLike, describe, load_gray
 from .ink import Ink, find_ink
@@ -44,6 +44,8 @@ BATCH = 256                   # inference batch: bounded memory, near-full throu
 NOT_A_DIGIT = 0.1             # classify(): the glyph model gives the digit kind under 10%...
 DIGIT_WORTH_READING = 0.02    # read_field(): the digit model reads glyphs a digit may be
 FIELD_CHAR_MIN_CONFIDENCE = 0.5  # read_field(): a character more likely something else is "?"
+MIN_JUNK = 4                  # a free reading with at least 4 non-digits (marks, "?")...
+JUNK_SHARE = 0.5              # ...making over half of it is blots and dust, not a field
 FORCED = 10.0                 # a format's best reading 10x less likely than what is written
                               # would be a guess shaped to the format: the field is rejected
 
@@ -109,6 +111,7 @@ class FieldReading:
     format: str | None = None
     rejected: bool = False
     reason: str | None = None
+    work: FieldWork | None = None    # what reading it cost (pieces, glyphs, paths), for the bench
 
 
 class DigitReader:
@@ -206,30 +209,44 @@ class DigitReader:
 
     def read_field(self, item: ImageLike, format: str | None = None, *,
                    expected_digits: int | None = None, min_confidence: float | None = None,
-                   field_min_confidence: float | None = None) -> FieldReading:
+                   field_min_confidence: float | None = None,
+                   work: FieldWork | None = None) -> FieldReading:
         """Read a one-line field (path, PIL image or array): digits and marks, left to right.
 
         format: None (what is written, digits and marks), "zip", "zip+4", "amount" or "digits";
         expected_digits=N for other fixed-length numbers. min_confidence: below it a character
         shows as "?" (default: the reader's min_confidence when one was given, else 0.5: the
         field confidence is what accepts a field); field_min_confidence: below it the whole field
-        is rejected (default: the manifest's recommended threshold for the format). Raises
-        FormatError for an unknown format, an InputError subclass when the image cannot be read
-        or holds no ink.
+        is rejected (default: the manifest's recommended threshold for the format). work: a
+        FieldWork to fill with what the reading cost, even when it raises. Raises FormatError for
+        an unknown format, an InputError subclass when the image cannot be read or holds no ink,
+        NotAFieldError (FieldTooLongError) for ink that is no field of the format: noise, blobs,
+        several lines, more than MAX_FIELD_CHARS characters.
         """
         fmt = parse_format(format, expected_digits)
         name = describe(item)
+        work = work if work is not None else FieldWork()
         if isinstance(item, np.ndarray) and item.ndim not in (2, 3):
             raise ArrayError(f"{name}: a field must be one image (H, W) or (H, W, 1|3|4)")
         gray, scale = load_gray(item, FIELD_MAX_SIDE, FIELD_MAX_PIXELS)
         ink = find_ink(gray, name)
-        atoms, line = find_atoms(ink, name)
+        atoms, line = find_atoms(ink, name, fmt, work)
         glyphs = candidate_glyphs(atoms, line)
-        options, totals = self._glyph_options(ink, atoms, glyphs, line, fmt)
+        options, totals = self._glyph_options(ink, atoms, glyphs, line, fmt, work)
         free = FieldFormat(None)
-        unconstrained = search(len(atoms), glyphs, options, totals, free)
-        constrained = (search(len(atoms), glyphs, options, totals, fmt) if fmt != free
+        unconstrained = search(len(atoms), glyphs, options, totals, free, work)
+        constrained = (search(len(atoms), glyphs, options, totals, fmt, work) if fmt != free
                        else unconstrained)
+        _check_written(unconstrained[0] if unconstrained else None, name)
+        reading = self._decide(fmt, unconstrained, constrained, scale, min_confidence,
+                               field_min_confidence)
+        return replace(reading, work=work)
+
+    def _decide(self, fmt: FieldFormat, unconstrained: list[Path], constrained: list[Path],
+                scale: float, min_confidence: float | None,
+                field_min_confidence: float | None) -> FieldReading:
+        """The reading of the best path the format allows, or a rejected one saying why."""
+        free = FieldFormat(None)
         threshold = self.char_min_confidence if min_confidence is None else min_confidence
         field_threshold = (self.spec.field_threshold(fmt.name if fmt.expected is None else None)
                            if field_min_confidence is None else field_min_confidence)
@@ -251,13 +268,15 @@ class DigitReader:
         return reading
 
     def _glyph_options(self, ink: Ink, atoms: list[Atom], glyphs: list[Glyph], line: Line,
-                       fmt: FieldFormat) -> tuple[list[list[tuple[str, float]]], list[float]]:
+                       fmt: FieldFormat, work: FieldWork
+                       ) -> tuple[list[list[tuple[str, float]]], list[float]]:
         """Each candidate glyph's characters and probabilities: the glyph model and the geometry
         say which kind it is; the digit model, run only where a digit is plausible, which digit."""
         batch = np.stack([fit_to_frame(_digit_strength(ink.strength, g), g.mask) for g in glyphs])
         priors = np.stack([geometry_prior(g.box, line) * cut_prior(g, atoms) for g in glyphs])
         kinds = kind_weights(self.glyphs.kinds(batch), priors)
         wanted = np.flatnonzero(kinds[:, 0] >= DIGIT_WORTH_READING * kinds.sum(axis=1))
+        work.glyphs, work.digit_reads = len(glyphs), int(wanted.size)
         digits: list[np.ndarray | None] = [None] * len(glyphs)
         if wanted.size:
             for index, probs in zip(wanted, self.predict(batch[wanted]), strict=True):
@@ -281,6 +300,21 @@ class DigitReader:
             except Exception as exc:  # a bug or an exotic file must not lose the other fields
                 results.append(InputError(unexpected(item, exc)))
         return results
+
+
+def _check_written(best: Path | None, name: str) -> None:
+    """Refuse what was written, read freely, when it is too long or mostly no sure digits: blots
+    and dust read one by one come out as points, "?" and unsure digits."""
+    chars = best.chars if best else ()
+    if len(chars) > MAX_FIELD_CHARS:
+        raise FieldTooLongError(f"{name}: {len(chars)} characters: the longest field read is "
+                                f"{MAX_FIELD_CHARS}")
+    readings = [r for r in best.readings if r.char != SKIP] if best else []
+    junk = sum(not r.char.isdigit() or r.probability < FIELD_CHAR_MIN_CONFIDENCE
+               for r in readings)
+    if junk >= MIN_JUNK and junk > JUNK_SHARE * len(readings):
+        raise NotAFieldError(f"{name}: {junk} of {len(readings)} pieces of ink read as no sure "
+                             f"digit: not a field ({''.join(chars)[:20]!r})")
 
 
 def unexpected(item: ImageLike, exc: Exception) -> str:
