@@ -35,8 +35,10 @@ help:
 	@echo "make bench-edge [RUN=runs/<id>] [OUT=models folder] [AGAINST=older models folder]:"
 	@echo "               1-thread Keras/ORT/LiteRT table (+ int8 speed-up over AGAINST)"
 	@echo "make edge-bench [EDGE_SOURCE=sklearn|kaggle]: held-out digits and fields (ZIP, ZIP+4,"
-	@echo "               amounts); records the field thresholds into the bundled manifest"
+	@echo "               amounts); records the field thresholds into the bundled manifest;"
+	@echo "               also the same fields on forms: guide line, amount box, comb boxes"
 	@echo "make glyph-model DATA=...: retrain the glyph model (digit / . , - \$$ / other)"
+	@echo "make field-model DATA=...: retrain the field model (CTC over whole fields, ~40 min)"
 	@echo "make edge-limits: hostile images (noise, blots, long lines): time and memory per image"
 
 venv: $(STAMP)
@@ -107,6 +109,8 @@ bench-edge: $(STAMP)
 # Fields: ZIP, ZIP+4 and amounts with pen-drawn marks. The field threshold is recorded into the
 # model's manifest from one half of the digits (calibration), then the other half is benched.
 # make edge-bench EDGE_SOURCE=kaggle DATA=...: the same on train.csv rows (records nothing).
+# Forms: the benched half's digits written on a printed guide line, in an amount box, in comb
+# boxes (edge/bench/forms.py), scanned as JPEG: EDGE_FORM_FIELDS each, each form its own seed.
 EDGE_SETS ?= build/edge
 EDGE_SOURCE ?= sklearn
 EDGE_ROWS ?= 37800-41999
@@ -118,13 +122,19 @@ EDGE_MODEL_ARG = $(if $(EDGE_MODEL),--model "$(EDGE_MODEL)",)
 EDGE_SET_ARGS = --source $(EDGE_SOURCE) --rows $(EDGE_ROWS) $(EDGE_ZIP_ARG)
 EDGE_FIELD_SET = $(EDGE_SETS)/$(EDGE_SOURCE)-fields
 EDGE_CAL_SET = $(EDGE_SETS)/$(EDGE_SOURCE)-fields-calibration
+EDGE_FORM_FIELDS ?= 300
+EDGE_FORMS = guide box comb
+EDGE_FORM_SETS = $(EDGE_FORMS:%=$(EDGE_SETS)/$(EDGE_SOURCE)-fields-%)
+EDGE_FORM_SEED_guide = 2
+EDGE_FORM_SEED_box = 3
+EDGE_FORM_SEED_comb = 4
 # only digits no model trained on may set the field threshold
 EDGE_RECORD = $(if $(filter sklearn,$(EDGE_SOURCE)),--record,)
 
 .PHONY: edge-sets edge-bench edge-interim-model glyph-model
 
 edge-sets: $(EDGE_SETS)/$(EDGE_SOURCE)-checkset/labels.csv $(EDGE_FIELD_SET)/labels.csv \
-	$(EDGE_CAL_SET)/labels.csv
+	$(EDGE_CAL_SET)/labels.csv $(EDGE_FORM_SETS:%=%/labels.csv)
 
 $(EDGE_SETS)/$(EDGE_SOURCE)-checkset/labels.csv: | $(STAMP)
 	$(PY) -m edge.bench.make_checkset $(EDGE_SET_ARGS) --out $(@D)
@@ -137,6 +147,10 @@ $(EDGE_CAL_SET)/labels.csv: | $(STAMP)
 	$(PY) -m edge.bench.make_fields $(EDGE_SET_ARGS) --half even --seed 0 \
 		--fields $(EDGE_CAL_FIELDS) --out $(@D)
 
+$(EDGE_FORM_SETS:%=%/labels.csv): $(EDGE_SETS)/$(EDGE_SOURCE)-fields-%/labels.csv: | $(STAMP)
+	$(PY) -m edge.bench.make_fields $(EDGE_SET_ARGS) --half odd --form $* \
+		--seed $(EDGE_FORM_SEED_$*) --fields $(EDGE_FORM_FIELDS) --out $(@D)
+
 edge-bench: edge-sets
 	$(VENV)/bin/digit-edge bench $(EDGE_SETS)/$(EDGE_SOURCE)-checkset \
 		--labels $(EDGE_SETS)/$(EDGE_SOURCE)-checkset/labels.csv $(EDGE_MODEL_ARG) $(THREADS_ARG)
@@ -144,7 +158,19 @@ edge-bench: edge-sets
 		--repeats 1 $(EDGE_MODEL_ARG) $(THREADS_ARG)
 	$(VENV)/bin/digit-edge bench $(EDGE_FIELD_SET) --labels $(EDGE_FIELD_SET)/labels.csv \
 		$(EDGE_MODEL_ARG) $(THREADS_ARG)
+	for set in $(EDGE_FORM_SETS); do \
+		$(VENV)/bin/digit-edge bench $$set --labels $$set/labels.csv $(EDGE_MODEL_ARG) \
+			$(THREADS_ARG) || exit 1; \
+	done
 	$(PY) edge/bench/coldstart.py $(EDGE_MODEL_ARG)
+
+# The field model (CTC over whole field strips) beside the bundled digit models; train.csv rows
+# 0-37799 write its training fields, 37800-41999 its held-out ones. About 40 min on 2 cores.
+.PHONY: field-model
+field-model: $(STAMP)
+	mkdir -p build/field-model
+	set -o pipefail; $(PY) -m edge.tools.make_field_model $(if $(DATA),--data "$(DATA)",) \
+		--out edge/digit_edge/models 2>&1 | tee build/field-model/train.log
 
 # Hostile images (speckle, blots, hatching, a page of text, long lines) through `digit-edge read`,
 # one process each: its wall time and peak memory against the 2 s / 500 MB target.

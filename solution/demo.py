@@ -98,6 +98,8 @@ def run_demo(out: Path, trials: int) -> None:
         shown = reading["text"] + (f"  (rejected: {reading['reason']})" if reading["rejected"]
                                    else "")
         click.echo(f"  {fmt:<7} {label:>12}  {shown:>12}  {reading['confidence']:.3f}")
+    click.echo(f"  pictures of these readings (boxes, confidences, verdicts): "
+               f"{out / 'fields' / 'annotated'}/")
     click.echo("(smoke profile: a width-8 net trained for seconds; `make submit` on the "
                "Kaggle data is the real thing)")
 
@@ -111,11 +113,13 @@ def read_written_fields(py: str, edge_cli: str, folder: Path) -> list[tuple[str,
     with (folder / "labels.csv").open(newline="") as stream:
         rows = list(csv.DictReader(stream))
     readings = []
+    pictures = folder / "annotated"
+    pictures.mkdir(exist_ok=True)
     for fmt in dict.fromkeys(row["format"] for row in rows):
         mine = [row for row in rows if row["format"] == fmt]
         proc = run_step(f"digit-edge read --format {fmt}", [
             edge_cli, "read", *[str(folder / row["file"]) for row in mine], "--format", fmt,
-            "--json"])
+            "--json", "--annotate", str(pictures)])
         for row, line in zip(mine, proc.stdout.splitlines(), strict=True):
             readings.append((fmt, row["label"], json.loads(line)))
     return readings

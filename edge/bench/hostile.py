@@ -39,11 +39,12 @@ def blobs(width: int, height: int, count: int, seed: int = 0, radius: tuple[int,
 
 
 def hatching(width: int, height: int, spacing: int, seed: int = 0, pen: int = 2) -> Image.Image:
-    """Parallel slanted strokes across the whole image, closer than they are tall."""
+    """Parallel slanted strokes across the whole image, each leaning over 1-1.5 image heights:
+    closer than `height / 2` apart, every stroke shares most of its columns with the next."""
     rng = np.random.default_rng(seed)
     page = Image.new("L", (width, height), PAPER)
     canvas = ImageDraw.Draw(page)
-    lean = rng.uniform(0.5, 1.5) * height
+    lean = rng.uniform(1.0, 1.5) * height
     for x in range(-int(lean), width, spacing):
         canvas.line((x, height, x + lean, 0), fill=20, width=pen)
     return page

@@ -7,7 +7,8 @@ dark on light paper, sensor noise). labels.csv holds file,label,format where lab
 the reader must return in that format ("12345-6789", "$1,234.56", "60614").
 
 Digits come from scikit-learn's digits by default (writers the bundled model never saw) or from
-chosen train.csv rows.
+chosen train.csv rows. --form guide|box|comb writes the same kinds of fields on a printed form
+(edge/bench/forms.py): a guide line, an amount box, comb boxes, on grey speckled paper, as JPEG.
 
     .venv/bin/python -m edge.bench.make_fields --source sklearn --fields 1000 --out build/edge/f
     digit-edge bench build/edge/f --labels build/edge/f/labels.csv
@@ -21,6 +22,7 @@ import itertools
 import numpy as np
 from PIL import Image
 
+from edge.bench.forms import FORMS, fill_form, jpeg_quality
 from edge.bench.pen import break_stroke, compose, digit_ink, mark_ink, scan, stroke_px
 from edge.bench.sources import add_source_options, load_source, write_labels
 
@@ -68,7 +70,19 @@ class DigitPool:
         return self.digits[index]
 
 
-def render_field(chars: list[str], pool: DigitPool, rng: np.random.Generator) -> Image.Image:
+def render_field(chars: list[str], pool: DigitPool, rng: np.random.Generator,
+                 form: str = "none", printed: str = "$") -> Image.Image:
+    """The field written by hand, then scanned as it is (form "none") or on a printed form
+    (forms.py; `printed` is the label a box may carry beside it)."""
+    glyphs, gaps, height = write_field(chars, pool, rng)
+    if form == "none":  # the scale is drawn after the writing: same numbers as before forms
+        return scan(compose(glyphs, gaps, height), rng, float(rng.uniform(1.5, 3.5)))
+    return fill_form(form, glyphs, gaps, height, rng, printed)
+
+
+def write_field(chars: list[str], pool: DigitPool, rng: np.random.Generator
+                ) -> tuple[list[tuple[np.ndarray, float]], list[float], int]:
+    """(glyphs as (ink, top offset px), gaps px, line height px): the field before layout."""
     height = int(rng.integers(18, 31))
     glyphs: list[tuple[np.ndarray, float]] = []
     pens = []
@@ -95,7 +109,7 @@ def render_field(chars: list[str], pool: DigitPool, rng: np.random.Generator) ->
         else:
             gap = rng.uniform(0.05, 0.3)
         gaps.append(gap * height)
-    return scan(compose(glyphs, gaps, height), rng, float(rng.uniform(1.5, 3.5)))
+    return glyphs, gaps, height
 
 
 def main() -> None:
@@ -109,6 +123,10 @@ def main() -> None:
                         help="use only the source digits at even or odd positions: two sets "
                         "that share no digit (calibrate on one, measure on the other)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--form", choices=FORMS, default="none",
+                        help="none: the field alone (PNG); guide, box, comb: written on a printed "
+                        "guide line, in an amount box, in comb boxes, on speckled paper, saved "
+                        "as JPEG like a document scanner")
     args = parser.parse_args()
     kinds = [k.strip() for k in args.formats.split(",") if k.strip()]
     unknown = sorted(set(kinds) - set(FORMATS))
@@ -124,11 +142,18 @@ def main() -> None:
     for index in range(args.fields):
         kind = kinds[index % len(kinds)]
         chars, label = field_tokens(kind, rng)
-        name = f"{kind.replace('+', 'p')}{index:05d}.png"
-        render_field(chars, pool, rng).save(args.out / name)
+        if args.form == "none":
+            name = f"{kind.replace('+', 'p')}{index:05d}.png"
+            render_field(chars, pool, rng).save(args.out / name)
+        else:
+            name = f"{kind.replace('+', 'p')}{index:05d}.jpg"
+            printed = "$" if kind == "amount" else "ZIP"
+            image = render_field(chars, pool, rng, args.form, printed)
+            image.save(args.out / name, quality=jpeg_quality(rng))
         rows.append((name, label, kind))
     write_labels(args.out, rows, header=("file", "label", "format"))
-    print(f"{len(rows)} fields ({', '.join(kinds)}) -> {args.out}")
+    form = "" if args.form == "none" else f" on {args.form} forms"
+    print(f"{len(rows)} fields ({', '.join(kinds)}){form} -> {args.out}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ built. Only relative imports are used, so the folder also works vendored next to
 from __future__ import annotations
 
 from .errors import (
+    AnnotateError,
     ArrayError,
     BlankImageError,
     DigitEdgeError,
@@ -32,6 +33,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "FORMATS",
+    "AnnotateError",
     "ArrayError",
     "BlankImageError",
     "Classification",

@@ -181,6 +181,7 @@ def _bench_fields(reader: DigitReader, data: Labelled, repeats: int) -> dict:
         "read_rate": read_rates(right, conf),
         "by_format": by_format,
         "calibration": calibration(right, conf),
+        "calibration_error": calibration_error(calibration(right, conf)),
         "tradeoff": tradeoff(right, conf, (*THRESHOLDS, reader.field_min_confidence)),
         "ms_per_field": float(np.mean([f["ms_per_field"] for f in by_format.values()])),
         "model": str(reader.spec.path),
@@ -211,16 +212,24 @@ def read_rates(correct: np.ndarray, confidence: np.ndarray,
 
 
 def calibration(correct: np.ndarray, confidence: np.ndarray,
-                edges: tuple[float, ...] = (0.0, 0.5, 0.9, 0.99, 0.999, 1.0001)) -> list[dict]:
-    """Mean confidence against the share right, per confidence band: is confidence honest?"""
+                edges: tuple[float, ...] = tuple(np.linspace(0, 1, 11))) -> list[dict]:
+    """The reliability table: mean confidence against the share right, per confidence band of
+    the fields that fit their format. An honest confidence has them equal in every band."""
     rows = []
     for low, high in itertools.pairwise(edges):
-        band = (confidence >= low) & (confidence < high)
+        band = (confidence >= low) & ((confidence < high) if high < 1 else (confidence <= 1))
         if band.any():
-            rows.append({"band": f"{low:g}-{min(high, 1):g}", "count": int(band.sum()),
+            rows.append({"band": f"{low:.1f}-{high:.1f}", "count": int(band.sum()),
                          "mean_confidence": float(confidence[band].mean()),
                          "accuracy": float(correct[band].mean())})
     return rows
+
+
+def calibration_error(rows: list[dict]) -> float:
+    """Expected calibration error: the count-weighted mean |share right - mean confidence|."""
+    total = sum(r["count"] for r in rows)
+    return sum(r["count"] * abs(r["accuracy"] - r["mean_confidence"]) for r in rows) / \
+        max(total, 1)
 
 
 def record_field_threshold(reader: DigitReader, report: dict) -> dict:
@@ -292,10 +301,12 @@ def _field_lines(report: dict) -> list[str]:
         lines.append(f"at the recorded {name} threshold: {100 * at['rejected']:.2f}% rejected, "
                      f"{100 * at['errors']:.2f}% of fields accepted wrong, accepted "
                      f"{100 * at['accepted_accuracy']:.2f}% right")
-    lines += ["", "confidence band  fields  mean confidence  right"]
+    lines += ["", "reliability: confidence band  fields  mean confidence  right"]
     for row in report["calibration"]:
-        lines.append(f"{row['band']:>15}  {row['count']:>6}  {row['mean_confidence']:15.4f}  "
+        lines.append(f"{row['band']:>28}  {row['count']:>6}  {row['mean_confidence']:15.4f}  "
                      f"{100 * row['accuracy']:5.2f}%")
+    lines.append(f"calibration error (count-weighted |right - confidence|): "
+                 f"{report['calibration_error']:.4f}")
     if "recorded" in report:
         recorded = report["recorded"]
         lines += ["", f"recorded field_min_confidence {recorded['field_min_confidence']} and by "

@@ -2,7 +2,7 @@
 
     digit-edge classify scans/ --json     {"path": str, "digit": int|null, "confidence": float,
                                            "kind": "digit"|"."|","|"-"|"$"|"other"}
-    digit-edge read env.png --format zip+4 --json
+    digit-edge read env.png --format zip+4 --json [--annotate env.annotated.png]
         {"path": str, "text": str, "confidence": float, "rejected": bool, "reason": str|null,
          "format": str|null, "value": str|null (an amount, as a decimal string),
          "chars": [{"kind": "digit"|"mark"|"other", "value": str, "confidence": float,
@@ -20,11 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import DigitEdgeError, ModelError
+from .errors import AnnotateError, DigitEdgeError, ModelError
 from .formats import FORMATS, FormatError, parse_format
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".pgm",
@@ -70,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="what the field must be (default: read what is written)")
     read.add_argument("--expected-digits", type=_positive_int, metavar="N",
                       help="a number of exactly N digits (account, routing numbers)")
+    read.add_argument("--annotate", type=Path, metavar="PNG|DIR",
+                      help="draw each reading (cleaned ink, removed rules, boxes, verdict) into "
+                      "this PNG, or into DIR/<name>.annotated.png for several inputs")
     common(read)
     read.set_defaults(run=_read)
 
@@ -115,9 +119,14 @@ def _read(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(str(exc))
     reader = _reader(args, parser)
     paths, failed = _expand(args.paths)
-    for path in paths:
+    pictures = _annotate_targets(args.annotate, paths)
+    for path, picture in zip(paths, pictures, strict=True):
         # one at a time: output streams as it is ready
-        field = reader.read_fields([path], args.format, expected_digits=args.expected_digits)[0]
+        try:
+            field = reader.try_read_field(path, args.format, expected_digits=args.expected_digits,
+                                          annotate=picture)
+        except AnnotateError as exc:
+            _refuse(str(exc))
         if isinstance(field, DigitEdgeError):
             _error(str(field))
             failed += 1
@@ -128,6 +137,33 @@ def _read(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             rejected = f"\trejected: {field.reason}" if field.rejected else ""
             _emit(f"{path}\t{field.text}{rejected}")
     return 1 if failed else 0
+
+
+def _annotate_targets(target: Path | None, paths: list[Path]) -> list[Path | None]:
+    """Where each input's picture goes; a usage error (exit 2) before anything is read when the
+    pictures cannot be written there."""
+    if target is None:
+        return [None] * len(paths)
+    if target.is_dir():
+        if not os.access(target, os.W_OK):
+            _refuse(f"--annotate {target}: folder is not writable")
+        return [target / f"{path.stem}.annotated.png" for path in paths]
+    if len(paths) > 1:
+        _refuse(f"--annotate {target}: several inputs need an existing folder")
+    if target.suffix.lower() != ".png":
+        _refuse(f"--annotate {target}: the picture is a PNG, name it .png")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        _refuse(f"--annotate {target}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        _refuse(f"--annotate {target}: not writable")
+    return [target] * len(paths)
+
+
+def _refuse(message: str) -> None:
+    """A usage error in one line (argparse's parser.error adds the usage line), exit status 2."""
+    _error(message)
+    raise SystemExit(2)
 
 
 def field_json(field) -> dict:

@@ -52,3 +52,7 @@ class NotAFieldError(InputError):
 
 class FieldTooLongError(NotAFieldError):
     """A line of more characters than the reader's stated maximum (MAX_FIELD_CHARS)."""
+
+
+class AnnotateError(DigitEdgeError):
+    """The picture of a reading (annotate=) cannot be written: the caller's path, not the input."""

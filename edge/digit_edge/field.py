@@ -139,10 +139,10 @@ def find_atoms(ink: Ink, name: str = "image", fmt: FieldFormat | None = None,
         mask = np.isin(labels[y0:y1, x0:x1], [c.label for c in group])
         atoms += _cut(mask, box, blob, line)
     atoms.sort(key=lambda a: (a.box[0] + a.box[2]) / 2)
-    work.atoms = len(atoms)
     if len(atoms) > max_pieces(fmt):
         raise NotAFieldError(f"{name}: {len(atoms)} pieces of ink once touching characters are "
                              f"cut apart: not a field (at most {max_pieces(fmt)})")
+    work.atoms = len(atoms)
     return atoms, line
 
 

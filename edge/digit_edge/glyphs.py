@@ -8,14 +8,12 @@ It lives beside the digit model (glyphs.onnx + glyphs.json); a digit model folde
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError, ModelNotFoundError
-from .model import BUNDLED, session_options, verify_file
+from .model import companion_json, open_companion
 
 KINDS = ("digit", ".", ",", "-", "$", "other")
 GLYPHS_JSON = "glyphs.json"
@@ -38,27 +36,11 @@ class GlyphModel:
 
 def glyph_json_for(model_path: Path) -> Path:
     """glyphs.json beside the digit model, else the bundled one."""
-    beside = model_path.parent / GLYPHS_JSON
-    return beside if beside.is_file() else BUNDLED / GLYPHS_JSON
+    return companion_json(model_path, GLYPHS_JSON)
 
 
 def open_glyph_model(model_path: Path, threads: int | None) -> GlyphModel:
-    import onnxruntime as ort
-
-    described = glyph_json_for(model_path)
-    if not described.is_file():
-        raise ModelNotFoundError(f"glyph model {described}: no such file (reinstall digit-edge)")
-    try:
-        entry = json.loads(described.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"glyph model {described}: not valid JSON ({exc})") from None
-    if not isinstance(entry, dict) or entry.get("kinds") != list(KINDS) or "file" not in entry:
-        raise ModelError(f"glyph model {described}: expected kinds {list(KINDS)} and a file")
-    path = described.parent / entry["file"]
-    verify_file(path, entry, described)
-    try:
-        session = ort.InferenceSession(str(path), sess_options=session_options(threads),
-                                       providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
-        raise ModelError(f"glyph model {path}: onnxruntime cannot load it ({exc})") from None
+    path, _, session = open_companion(
+        glyph_json_for(model_path), "glyph model", threads,
+        lambda entry: entry.get("kinds") == list(KINDS), f"expected kinds {list(KINDS)}")
     return GlyphModel(path, session)

@@ -163,20 +163,31 @@ def share(best: Path, fmt: FieldFormat, *families: list[Path]) -> float:
     """The probability of best's text as a share of all distinct complete paths found: paths
     that read the same text (a ZIP+4 with or without its hyphen, a separator taken for a point
     or a comma) count together."""
-    seen = {best.key: best}
+    return text_shares(fmt, [best], *families)[text_of(best, fmt)]
+
+
+def text_shares(fmt: FieldFormat, *families: list[Path]) -> dict[str, float]:
+    """Each distinct text's share of the probability of all distinct complete paths found (its
+    canonical text where `fmt` accepts it, else the characters as written)."""
+    seen: dict[tuple, Path] = {}
     for family in families:
         for path in family:
             seen.setdefault(path.key, path)
+    if not seen:
+        return {}
     top = max(p.score for p in seen.values())
-    text = _text(best, fmt)
-    same = total = 0.0
+    shares: dict[str, float] = {}
     for path in seen.values():
-        weight = math.exp(path.score - top)
-        total += weight
-        same += weight if _text(path, fmt) == text else 0.0
-    return same / total
+        text = text_of(path, fmt)
+        shares[text] = shares.get(text, 0.0) + math.exp(path.score - top)
+    total = sum(shares.values())
+    return {text: weight / total for text, weight in shares.items()}
 
 
-def _text(path: Path, fmt: FieldFormat) -> str:
-    chars = path.chars
+def text_of(path: Path, fmt: FieldFormat) -> str:
+    return canonical(path.chars, fmt)
+
+
+def canonical(chars: tuple[str, ...], fmt: FieldFormat) -> str:
+    """The text a reading stands for: canonical in `fmt` where it accepts it, else as written."""
     return fmt.text(chars) if fmt.accepts(chars) else "".join(chars)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,3 +168,34 @@ def verify_file(path: Path, entry: dict[str, Any], manifest_path: Path) -> None:
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[-1][:200] if text else type(exc).__name__
+
+
+def companion_json(model_path: Path, name: str) -> Path:
+    """A companion model's JSON (glyphs.json, fields.json) beside the digit model, else the
+    bundled one: a fresh `make export` folder borrows the package's."""
+    beside = model_path.parent / name
+    return beside if beside.is_file() else BUNDLED / name
+
+
+def open_companion(described: Path, what: str, threads: int | None,
+                   fits: Callable[[dict], bool], expected: str) -> tuple[Path, dict, Any]:
+    """(model path, its JSON entry, onnxruntime session) of a companion model, verified by the
+    sha256 its JSON lists; `fits` checks the entry's contract (`expected` says what it wants)."""
+    import onnxruntime as ort
+
+    if not described.is_file():
+        raise ModelNotFoundError(f"{what} {described}: no such file (reinstall digit-edge)")
+    try:
+        entry = json.loads(described.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{what} {described}: not valid JSON ({exc})") from None
+    if not isinstance(entry, dict) or "file" not in entry or not fits(entry):
+        raise ModelError(f"{what} {described}: {expected} and a file")
+    path = described.parent / entry["file"]
+    verify_file(path, entry, described)
+    try:
+        session = ort.InferenceSession(str(path), sess_options=session_options(threads),
+                                       providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+        raise ModelError(f"{what} {path}: onnxruntime cannot load it ({exc})") from None
+    return path, entry, session

@@ -18,8 +18,21 @@ from decimal import Decimal
 import numpy as np
 from PIL import Image
 
-from .errors import ArrayError, DigitEdgeError, FieldTooLongError, InputError, NotAFieldError
+from .annotate import Annotation, verdict
+from .annotate import write as write_annotation
+from .combine import Candidate, Mixing, candidates, choose, weight
+from .ctc import ALPHABET, align, decode
+from .errors import (
+    AnnotateError,
+    ArrayError,
+    BlankImageError,
+    DigitEdgeError,
+    FieldTooLongError,
+    InputError,
+    NotAFieldError,
+)
 from .field import Atom, FieldWork, Glyph, Line, candidate_glyphs, find_atoms
+from .fieldmodel import open_field_model
 from .formats import MAX_FIELD_CHARS, FieldFormat, parse_format
 from .glyphs import KINDS, open_glyph_model
 from .imaging import ImageLike, describe, load_gray
@@ -28,15 +41,20 @@ from .lattice import (
     OTHER,
     SKIP,
     Path,
+    Reading,
     char_options,
     cut_prior,
     geometry_prior,
     kind_weights,
     search,
     share,
+    text_of,
+    text_shares,
 )
 from .model import ModelSpec, open_session, resolve
 from .normalize import as_mnist_batch, fit_to_frame, normalize
+from .rules import find_rules, remove_rules
+from .strip import Strip, field_strip
 
 FIELD_MAX_SIDE = 2400         # a field is analysed at most this wide...
 FIELD_MAX_PIXELS = 600_000    # ...and this large: digit heights of ~100 px are plenty
@@ -138,6 +156,8 @@ class DigitReader:
                                     else float(min_confidence))
         self.field_min_confidence = self.spec.field_min_confidence
         self.glyphs = open_glyph_model(self.spec.path, threads)
+        self.fields = open_field_model(self.spec.path, threads)
+        self.mixing = Mixing()
 
     # -- single digits -------------------------------------------------------------------------
 
@@ -209,8 +229,8 @@ class DigitReader:
 
     def read_field(self, item: ImageLike, format: str | None = None, *,
                    expected_digits: int | None = None, min_confidence: float | None = None,
-                   field_min_confidence: float | None = None,
-                   work: FieldWork | None = None) -> FieldReading:
+                   field_min_confidence: float | None = None, work: FieldWork | None = None,
+                   annotate: str | os.PathLike | None = None) -> FieldReading:
         """Read a one-line field (path, PIL image or array): digits and marks, left to right.
 
         format: None (what is written, digits and marks), "zip", "zip+4", "amount" or "digits";
@@ -218,18 +238,36 @@ class DigitReader:
         shows as "?" (default: the reader's min_confidence when one was given, else 0.5: the
         field confidence is what accepts a field); field_min_confidence: below it the whole field
         is rejected (default: the manifest's recommended threshold for the format). work: a
-        FieldWork to fill with what the reading cost, even when it raises. Raises FormatError for
-        an unknown format, an InputError subclass when the image cannot be read or holds no ink,
-        NotAFieldError (FieldTooLongError) for ink that is no field of the format: noise, blobs,
-        several lines, more than MAX_FIELD_CHARS characters.
+        FieldWork to fill with what the reading cost, even when it raises. annotate: a PNG path
+        to draw the reading on (the cleaned ink, removed rules, character boxes, the verdict),
+        a refused field's reason too. Raises FormatError for an unknown format, an InputError
+        subclass when the image cannot be read or holds no ink, NotAFieldError
+        (FieldTooLongError) for ink that is no field of the format: noise, blobs, several lines,
+        more than MAX_FIELD_CHARS characters; AnnotateError when the picture cannot be written.
         """
         fmt = parse_format(format, expected_digits)
         name = describe(item)
         work = work if work is not None else FieldWork()
         if isinstance(item, np.ndarray) and item.ndim not in (2, 3):
             raise ArrayError(f"{name}: a field must be one image (H, W) or (H, W, 1|3|4)")
-        gray, scale = load_gray(item, FIELD_MAX_SIDE, FIELD_MAX_PIXELS)
-        ink = find_ink(gray, name)
+        ink, removed, scale = clean_field(item, name)
+        threshold = self.char_min_confidence if min_confidence is None else min_confidence
+        try:
+            reading = self._read(ink, name, fmt, work, scale, threshold, field_min_confidence)
+        except InputError as exc:
+            if annotate is not None:
+                _annotate(annotate, Annotation(ink.strength, removed, scale,
+                                               verdict=f"REFUSED: {_unnamed(exc, name)}"))
+            raise
+        if annotate is not None:
+            _annotate(annotate, Annotation(
+                ink.strength, removed, scale, tuple(reading.chars),
+                verdict(reading.text, reading.confidence, reading.rejected, reading.reason),
+                not reading.rejected, threshold))
+        return replace(reading, work=work)
+
+    def _read(self, ink: Ink, name: str, fmt: FieldFormat, work: FieldWork, scale: float,
+              threshold: float, field_min_confidence: float | None) -> FieldReading:
         atoms, line = find_atoms(ink, name, fmt, work)
         glyphs = candidate_glyphs(atoms, line)
         options, totals = self._glyph_options(ink, atoms, glyphs, line, fmt, work)
@@ -238,18 +276,40 @@ class DigitReader:
         constrained = (search(len(atoms), glyphs, options, totals, fmt, work) if fmt != free
                        else unconstrained)
         _check_written(unconstrained[0] if unconstrained else None, name)
-        reading = self._decide(fmt, unconstrained, constrained, scale, min_confidence,
-                               field_min_confidence)
-        return replace(reading, work=work)
+        if self.fields is None:
+            return self._decide(fmt, unconstrained, constrained, scale, threshold,
+                                field_min_confidence)
+        strip = field_strip(ink.strength, atoms, line)
+        probabilities = self.fields.probabilities(strip.image)
+        hypotheses = decode(probabilities, free)
+        if fmt != free:
+            hypotheses += decode(probabilities, fmt)
+        work.paths += len(hypotheses)
+        lattice_paths: dict[str, Path] = {}
+        for path in (*constrained, *unconstrained):
+            lattice_paths.setdefault(text_of(path, fmt), path)
+        found = candidates(fmt, hypotheses, text_shares(fmt, unconstrained, constrained),
+                           {text: path.chars for text, path in lattice_paths.items()})
+        best, overall, confidence = choose(found, self.mixing)
+
+        def path_of(candidate: Candidate) -> Path:
+            return lattice_paths.get(candidate.text) or _ctc_path(
+                candidate.chars, probabilities, strip, ink.mask, line)
+
+        if best is None or weight(overall, self.mixing) > FORCED * weight(best, self.mixing):
+            total = sum(weight(c, self.mixing) for c in found)
+            reading = _field_reading(path_of(overall), free, scale, threshold,
+                                     weight(overall, self.mixing) / total)
+            return replace(reading, format=fmt.label, rejected=True,
+                           reason=fmt.why_not(overall.chars), value=None)
+        reading = _field_reading(path_of(best), fmt, scale, threshold, confidence)
+        return self._thresholded(reading, fmt, field_min_confidence)
 
     def _decide(self, fmt: FieldFormat, unconstrained: list[Path], constrained: list[Path],
-                scale: float, min_confidence: float | None,
+                scale: float, threshold: float,
                 field_min_confidence: float | None) -> FieldReading:
         """The reading of the best path the format allows, or a rejected one saying why."""
         free = FieldFormat(None)
-        threshold = self.char_min_confidence if min_confidence is None else min_confidence
-        field_threshold = (self.spec.field_threshold(fmt.name if fmt.expected is None else None)
-                           if field_min_confidence is None else field_min_confidence)
         forced = constrained and not fmt.accepts(unconstrained[0].chars) and \
             unconstrained[0].score - constrained[0].score > math.log(FORCED)
         if not constrained or forced:
@@ -261,10 +321,17 @@ class DigitReader:
         best = constrained[0]
         confidence = share(best, fmt, unconstrained, constrained)
         reading = _field_reading(best, fmt, scale, threshold, confidence)
-        if confidence < field_threshold:
+        return self._thresholded(reading, fmt, field_min_confidence)
+
+    def _thresholded(self, reading: FieldReading, fmt: FieldFormat,
+                     field_min_confidence: float | None) -> FieldReading:
+        """The reading, rejected when its confidence is below the field threshold."""
+        field_threshold = (self.spec.field_threshold(fmt.name if fmt.expected is None else None)
+                           if field_min_confidence is None else field_min_confidence)
+        if reading.confidence < field_threshold:
             return replace(reading, rejected=True, value=None,
-                           reason=f"confidence {confidence:.3f} is below the field threshold "
-                           f"{field_threshold:.3f}")
+                           reason=f"confidence {reading.confidence:.3f} is below the field "
+                           f"threshold {field_threshold:.3f}")
         return reading
 
     def _glyph_options(self, ink: Ink, atoms: list[Atom], glyphs: list[Glyph], line: Line,
@@ -291,15 +358,63 @@ class DigitReader:
                     ) -> list[FieldReading | DigitEdgeError]:
         """read_field over many inputs; a failed one yields its error, the rest go on."""
         parse_format(format, expected_digits)  # a bad format is the caller's error, raised once
-        results: list[FieldReading | DigitEdgeError] = []
-        for item in items:
-            try:
-                results.append(self.read_field(item, format, expected_digits=expected_digits))
-            except InputError as exc:
-                results.append(exc)
-            except Exception as exc:  # a bug or an exotic file must not lose the other fields
-                results.append(InputError(unexpected(item, exc)))
-        return results
+        return [self.try_read_field(item, format, expected_digits=expected_digits)
+                for item in items]
+
+    def try_read_field(self, item: ImageLike, format: str | None = None, **options
+                       ) -> FieldReading | DigitEdgeError:
+        """read_field, returning the input's error instead of raising it (a bad format and a
+        picture that cannot be written still raise: they are the caller's, not the input's)."""
+        try:
+            return self.read_field(item, format, **options)
+        except InputError as exc:
+            return exc
+        except DigitEdgeError:
+            raise
+        except Exception as exc:  # a bug or an exotic file must not lose the other fields
+            return InputError(unexpected(item, exc))
+
+
+def clean_field(item: ImageLike, name: str) -> tuple[Ink, np.ndarray | None, float]:
+    """(the field's ink without printed rules, the pixels removed (rules, and print outside a
+    box the field is written in) or None, input pixels per working pixel): what both readers
+    see. The field model's trainer calls it too."""
+    gray, scale = load_gray(item, FIELD_MAX_SIDE, FIELD_MAX_PIXELS)
+    ink = find_ink(gray, name)
+    rules = find_rules(ink)
+    if not rules.mask.any() and rules.box is None:
+        return ink, None, scale
+    cleaned = remove_rules(ink, rules)
+    removed = rules.mask.copy()
+    if rules.box is not None:  # read what is written inside the box: a printed "$" is outside
+        x0, y0, x1, y1 = rules.box
+        outside = np.ones(ink.mask.shape, dtype=bool)
+        outside[y0:y1, x0:x1] = False
+        removed |= outside & cleaned.mask
+        cleaned = Ink(np.where(outside, np.float32(0), cleaned.strength),
+                      cleaned.mask & ~outside, cleaned.dark_on_light)
+    if not cleaned.mask.any():
+        raise BlankImageError(f"{name}: only printed lines, nothing written")
+    return cleaned, removed, scale
+
+
+def _ctc_path(chars: tuple[str, ...], probabilities: np.ndarray, strip: Strip,
+              mask: np.ndarray, line: Line) -> Path:
+    """A lattice-shaped path of the field model's reading: each character's box from the frames
+    it was written on (CTC alignment) and the ink in those columns, its probability the
+    highest the model gave it there."""
+    readings = []
+    for char, (first, end) in zip(chars, align(probabilities, chars), strict=True):
+        x0, x1 = strip.columns(first, end)
+        x0, x1 = max(0, int(x0)), min(mask.shape[1], max(int(x0) + 1, math.ceil(x1)))
+        rows = np.flatnonzero(mask[:, x0:x1].any(axis=1))
+        y0, y1 = ((int(rows[0]), int(rows[-1]) + 1) if rows.size
+                  else (int(line.top), int(line.base)))
+        column = ALPHABET.index(char) + 1
+        probability = float(probabilities[first:end, column].max())
+        glyph = Glyph(-1, -1, (x0, y0, x1, y1), np.zeros((0, 0), bool))
+        readings.append(Reading(glyph, char, probability))
+    return Path(0.0, tuple(readings), chars)
 
 
 def _check_written(best: Path | None, name: str) -> None:
@@ -315,6 +430,20 @@ def _check_written(best: Path | None, name: str) -> None:
     if junk >= MIN_JUNK and junk > JUNK_SHARE * len(readings):
         raise NotAFieldError(f"{name}: {junk} of {len(readings)} pieces of ink read as no sure "
                              f"digit: not a field ({''.join(chars)[:20]!r})")
+
+
+def _annotate(path: str | os.PathLike, annotation: Annotation) -> None:
+    try:
+        write_annotation(annotation, path)
+    except OSError as exc:
+        raise AnnotateError(f"annotate {path}: cannot write the picture "
+                            f"({exc.strerror or exc})") from None
+
+
+def _unnamed(exc: Exception, name: str) -> str:
+    """An input error's message without the input's name in front (the picture is of it)."""
+    text = str(exc)
+    return text[len(name) + 2:] if text.startswith(f"{name}: ") else text
 
 
 def unexpected(item: ImageLike, exc: Exception) -> str:

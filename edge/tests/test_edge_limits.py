@@ -65,9 +65,11 @@ def test_blots_scattered_over_a_strip_are_refused(reader, count, small, extra, w
 
 @SETTINGS
 @given(height=st.integers(40, 160), ratio=st.floats(8, 15), pen=st.integers(1, 3),
-       gap=st.integers(4, 20), seed=st.integers(0, 99), fmt=FORMATS)
+       gap=st.floats(0.1, 0.4), seed=st.integers(0, 99), fmt=FORMATS)
 def test_hatching_is_refused(reader, height, ratio, pen, gap, seed, fmt):
-    image = hostile.hatching(min(2400, int(ratio * height)), height, pen + gap, seed, pen)
+    """Strokes closer than half their lean: sparse slashes are a written "1111" to any reader."""
+    spacing = pen + max(3, int(gap * height))
+    image = hostile.hatching(min(2400, int(ratio * height)), height, spacing, seed, pen)
     assert_refused(reader, image, fmt)
 
 
