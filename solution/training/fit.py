@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -23,6 +22,7 @@ from solution.training.augment import (
     tta_views,
 )
 from solution.training.precision import Precision, resolve_precision, use_precision
+from solution.training.quiet import native_stderr_filtered
 
 if TYPE_CHECKING:
     import keras
@@ -31,14 +31,17 @@ Log = Callable[[str], None]
 
 
 def configure_tensorflow(threads: int | None = None, precision: str = "float32") -> Precision:
-    """Quiet TensorFlow, bound its thread pools (several workers share the cores) and set the
-    precision models are built in (`auto`: what the CPU has; see `solution.training.precision`).
+    """Quiet TensorFlow's start-up noise (solution.training.quiet), bound its thread pools
+    (several workers share the cores) and set the precision models are built in (`auto`: what
+    the CPU has; see `solution.training.precision`).
 
     Must run before TensorFlow executes anything; later thread settings are ignored by TensorFlow
     itself. Returns the precision chosen.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+    with native_stderr_filtered():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices("GPU")  # CUDA's probe logs now, inside the filter
 
     if threads:
         try:
