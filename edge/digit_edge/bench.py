@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibrate import fit
 from .errors import DigitEdgeError, InputError, ModelError
 from .formats import FormatError, parse_format
 from .model import MANIFEST
@@ -185,6 +186,8 @@ def _bench_fields(reader: DigitReader, data: Labelled, repeats: int) -> dict:
         "tradeoff": tradeoff(right, conf, (*THRESHOLDS, reader.field_min_confidence)),
         "ms_per_field": float(np.mean([f["ms_per_field"] for f in by_format.values()])),
         "model": str(reader.spec.path),
+        "calibrated": sorted(reader.calibration),
+        "per_field": {"right": right, "confidence": conf, "formats": formats},
     }
 
 
@@ -233,24 +236,37 @@ def calibration_error(rows: list[dict]) -> float:
 
 
 def record_field_threshold(reader: DigitReader, report: dict) -> dict:
-    """Write the threshold for RECORD_TARGET field error into the model's manifest, atomically."""
+    """Fit the field confidence's calibration per format on this (held-out) set, then write it
+    and the thresholds for RECORD_TARGET field error on the calibrated confidences into the
+    model's manifest, atomically. The report must come from a reader with no calibration in
+    force (the CLI's --record clears it), so the fit sees the raw confidence."""
     if report["mode"] != "fields":
         raise LabelsError("--record needs field labels (a field set), not single digits")
     manifest_path = reader.spec.path.parent / MANIFEST
     if not reader.spec.manifest or not manifest_path.is_file():
         raise ModelError(f"{reader.spec.path}: no manifest.json beside it to record into")
-    chosen = report["read_rate"][f"{RECORD_TARGET:g}"]
+    fields = report["per_field"]
+    right, raw, formats = fields["right"], fields["confidence"], fields["formats"]
+    fits = raw >= 0  # fields that fit their format: the others are rejected whatever they say
+    maps = {str(name): fit(raw[fits & (formats == name)], right[fits & (formats == name)])
+            for name in dict.fromkeys(formats) if (fits & (formats == name)).sum() >= 20}
+    calibrated = np.array([maps[str(f)](float(c)) if c >= 0 and str(f) in maps else c
+                           for f, c in zip(formats, raw, strict=True)])
+    target = f"{RECORD_TARGET:g}"
+    overall = read_rates(right, calibrated)[target]
+    by_format = {str(name): read_rates(right[formats == name], calibrated[formats == name])[target]
+                 for name in dict.fromkeys(formats)}
     manifest = dict(reader.spec.manifest)
-    manifest["field_min_confidence"] = round(chosen["threshold"], 6)
+    manifest["field_calibration"] = {name: platt.as_json() for name, platt in maps.items()}
+    manifest["field_min_confidence"] = round(overall["threshold"], 6)
     manifest["field_min_confidence_by_format"] = {
-        name: round(f["read_rate"][f"{RECORD_TARGET:g}"]["threshold"], 6)
-        for name, f in report["by_format"].items()
-        if math.isfinite(f["read_rate"][f"{RECORD_TARGET:g}"]["threshold"])}
+        name: round(rates["threshold"], 6) for name, rates in by_format.items()
+        if math.isfinite(rates["threshold"])}
     manifest["field_min_confidence_basis"] = {
         "target_error": RECORD_TARGET, "fields": report["count"],
-        "read_rate": chosen["read_rate"], "error": chosen["error"],
-        "by_format": {name: f["read_rate"][f"{RECORD_TARGET:g}"]
-                      for name, f in report["by_format"].items()},
+        "read_rate": overall["read_rate"], "error": overall["error"], "by_format": by_format,
+        "calibration_error_after_fit": calibration_error(calibration(right, calibrated)),
+        "calibration_error_before_fit": report["calibration_error"],
         "measured_by": "digit-edge bench --record on held-out rendered fields",
     }
     tmp = manifest_path.with_name(f".{manifest_path.name}.tmp")
@@ -258,7 +274,7 @@ def record_field_threshold(reader: DigitReader, report: dict) -> dict:
     os.replace(tmp, manifest_path)
     return {"field_min_confidence": manifest["field_min_confidence"],
             "by_format": manifest["field_min_confidence_by_format"],
-            "manifest": str(manifest_path)}
+            "calibration": manifest["field_calibration"], "manifest": str(manifest_path)}
 
 
 def format_report(report: dict) -> str:

@@ -83,8 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=_positive_int, default=5, help="timed repeats")
     bench.add_argument("--json", action="store_true", help="the report as one JSON object")
     bench.add_argument("--record", action="store_true",
-                       help="fields: write the threshold for 1%% field error into the model's "
-                       "manifest (field_min_confidence)")
+                       help="fields: fit the field confidence's calibration and write it and the "
+                       "threshold for 1%% field error into the model's manifest "
+                       "(field_calibration, field_min_confidence)")
     common(bench)
     bench.set_defaults(run=_bench)
     return parser
@@ -185,12 +186,15 @@ def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if not args.directory.is_dir():
         parser.error(f"{args.directory}: not a folder")
     reader = _reader(args, parser)
+    if args.record:  # the calibration is fitted to the raw confidence
+        reader.calibration = {}
     try:
         report = bench(reader, args.directory, args.labels, args.repeats)
         if args.record:
             report["recorded"] = record_field_threshold(reader, report)
     except DigitEdgeError as exc:
         parser.error(str(exc))
+    report.pop("per_field", None)
     if args.json:
         _emit(json.dumps(report, default=lambda v: None if isinstance(v, float) and math.isnan(v)
                          else str(v)))

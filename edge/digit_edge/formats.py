@@ -104,6 +104,12 @@ class FieldFormat:
                 "commas, a decimal point and two cents digits")
 
 
+def format_key(fmt: FieldFormat) -> str:
+    """How manifests key per-format figures: the format's name, "free" for a free field or a
+    fixed number of digits."""
+    return fmt.name if fmt.name is not None and fmt.expected is None else "free"
+
+
 def parse_format(name: str | None = None, expected_digits: int | None = None) -> FieldFormat:
     """The FieldFormat for read_field's `format` and `expected_digits` arguments."""
     if expected_digits is not None:

@@ -20,6 +20,7 @@ from PIL import Image
 
 from .annotate import Annotation, verdict
 from .annotate import write as write_annotation
+from .calibrate import from_manifest
 from .combine import Candidate, Mixing, candidates, choose, weight
 from .ctc import ALPHABET, align, decode
 from .errors import (
@@ -33,7 +34,7 @@ from .errors import (
 )
 from .field import Atom, FieldWork, Glyph, Line, candidate_glyphs, find_atoms
 from .fieldmodel import open_field_model
-from .formats import MAX_FIELD_CHARS, FieldFormat, parse_format
+from .formats import MAX_FIELD_CHARS, FieldFormat, format_key, parse_format
 from .glyphs import KINDS, open_glyph_model
 from .imaging import ImageLike, describe, load_gray
 from .ink import Ink, find_ink
@@ -158,6 +159,8 @@ class DigitReader:
         self.glyphs = open_glyph_model(self.spec.path, threads)
         self.fields = open_field_model(self.spec.path, threads)
         self.mixing = Mixing()
+        # {format: Platt}: what the raw field confidence means, fitted by `bench --record`
+        self.calibration = from_manifest(self.spec.manifest.get("field_calibration"))
 
     # -- single digits -------------------------------------------------------------------------
 
@@ -302,8 +305,14 @@ class DigitReader:
                                      weight(overall, self.mixing) / total)
             return replace(reading, format=fmt.label, rejected=True,
                            reason=fmt.why_not(overall.chars), value=None)
-        reading = _field_reading(path_of(best), fmt, scale, threshold, confidence)
+        reading = _field_reading(path_of(best), fmt, scale, threshold,
+                                 self._calibrated(confidence, fmt))
         return self._thresholded(reading, fmt, field_min_confidence)
+
+    def _calibrated(self, raw: float, fmt: FieldFormat) -> float:
+        """The raw field confidence as the chance the field is right (calibrate.py)."""
+        platt = self.calibration.get(format_key(fmt))
+        return platt(raw) if platt is not None else raw
 
     def _decide(self, fmt: FieldFormat, unconstrained: list[Path], constrained: list[Path],
                 scale: float, threshold: float,
@@ -319,14 +328,14 @@ class DigitReader:
             return replace(reading, format=fmt.label, rejected=True,
                            reason=fmt.why_not(best.chars), value=None)
         best = constrained[0]
-        confidence = share(best, fmt, unconstrained, constrained)
+        confidence = self._calibrated(share(best, fmt, unconstrained, constrained), fmt)
         reading = _field_reading(best, fmt, scale, threshold, confidence)
         return self._thresholded(reading, fmt, field_min_confidence)
 
     def _thresholded(self, reading: FieldReading, fmt: FieldFormat,
                      field_min_confidence: float | None) -> FieldReading:
         """The reading, rejected when its confidence is below the field threshold."""
-        field_threshold = (self.spec.field_threshold(fmt.name if fmt.expected is None else None)
+        field_threshold = (self.spec.field_threshold(format_key(fmt))
                            if field_min_confidence is None else field_min_confidence)
         if reading.confidence < field_threshold:
             return replace(reading, rejected=True, value=None,
