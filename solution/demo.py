@@ -93,34 +93,43 @@ def run_demo(out: Path, trials: int) -> None:
                f"{accuracy:.4f}")
     click.echo(f"digit-edge (int8) on {scans} rendered scans: {scans_right:.4f} right")
     click.echo("\ndigit-edge read, bundled model, fields of scikit-learn digits it never saw:")
-    click.echo(f"  {'format':<7} {'written':>12}  {'read':>12}  confidence")
+    click.echo(f"  {'format':<13} {'written':>12}  {'read':>12}  confidence")
     for fmt, label, reading in fields:
         shown = reading["text"] + (f"  (rejected: {reading['reason']})" if reading["rejected"]
                                    else "")
-        click.echo(f"  {fmt:<7} {label:>12}  {shown:>12}  {reading['confidence']:.3f}")
-    click.echo(f"  pictures of these readings (boxes, confidences, verdicts): "
-               f"{out / 'fields' / 'annotated'}/")
+        click.echo(f"  {fmt:<13} {label:>12}  {shown:>12}  {reading['confidence']:.3f}")
+    click.echo("  pictures of these readings (boxes, confidences, verdicts): " + ", ".join(
+        f"{out / 'fields' / name / 'annotated'}/" for name, *_ in FIELD_SETS))
     click.echo("(smoke profile: a width-8 net trained for seconds; `make submit` on the "
                "Kaggle data is the real thing)")
 
 
+# (subfolder, printed form, formats, fields, seed): plain fields, and amounts in a check's box
+FIELD_SETS = (("plain", "none", "zip+4,amount", 6, 7), ("boxed", "box", "amount", 2, 8))
+
+
 def read_written_fields(py: str, edge_cli: str, folder: Path) -> list[tuple[str, str, dict]]:
-    """Render ZIP+4 codes and check amounts with pen-drawn marks, read each with the bundled
-    model in its format: (format, what was written, what `digit-edge read --json` said)."""
-    run_step("render handwritten ZIP+4 codes and check amounts", [
-        py, "-m", "edge.bench.make_fields", "--source", "sklearn", "--fields", "6", "--formats",
-        "zip+4,amount", "--seed", "7", "--out", str(folder.resolve())], cwd=REPO)
-    with (folder / "labels.csv").open(newline="") as stream:
-        rows = list(csv.DictReader(stream))
+    """Render ZIP+4 codes and check amounts with pen-drawn marks (and two amounts written in a
+    printed box), read each with the bundled model in its format, drawing a picture of each
+    reading: (format, what was written, what `digit-edge read --json` said)."""
     readings = []
-    pictures = folder / "annotated"
-    pictures.mkdir(exist_ok=True)
-    for fmt in dict.fromkeys(row["format"] for row in rows):
-        mine = [row for row in rows if row["format"] == fmt]
-        proc = run_step(f"digit-edge read --format {fmt}", [
-            edge_cli, "read", *[str(folder / row["file"]) for row in mine], "--format", fmt,
-            "--json", "--annotate", str(pictures)])
-        for row, line in zip(mine, proc.stdout.splitlines(), strict=True):
-            readings.append((fmt, row["label"], json.loads(line)))
+    for name, form, formats, count, seed in FIELD_SETS:
+        where = (folder / name).resolve()
+        run_step(f"render handwritten {formats} fields ({form} form)", [
+            py, "-m", "edge.bench.make_fields", "--source", "sklearn", "--fields", str(count),
+            "--formats", formats, "--seed", str(seed), "--form", form, "--out", str(where)],
+            cwd=REPO)
+        with (where / "labels.csv").open(newline="") as stream:
+            rows = list(csv.DictReader(stream))
+        pictures = where / "annotated"
+        pictures.mkdir(exist_ok=True)
+        for fmt in dict.fromkeys(row["format"] for row in rows):
+            mine = [row for row in rows if row["format"] == fmt]
+            proc = run_step(f"digit-edge read --format {fmt}", [
+                edge_cli, "read", *[str(where / row["file"]) for row in mine], "--format", fmt,
+                "--json", "--annotate", str(pictures)])
+            shown = fmt if form == "none" else f"{fmt} in {form}"
+            for row, line in zip(mine, proc.stdout.splitlines(), strict=True):
+                readings.append((shown, row["label"], json.loads(line)))
     return readings
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .errors import AnnotateError, DigitEdgeError, ModelError
 from .formats import FORMATS, FormatError, parse_format
+from .reader import READERS
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".pgm",
                   ".ppm", ".pbm", ".pnm"}
@@ -58,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--min-confidence", type=_probability, metavar="P",
                          help="reject digits below this confidence, 0..1 (default: the model's)")
 
+    def readers(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--readers", choices=READERS, default="both",
+                         help="fields: the field model and the segmenting reader together "
+                         "(both, the default), or one alone, to compare")
+
     classify = commands.add_parser("classify", help="one digit per image")
     classify.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
     classify.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -74,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     read.add_argument("--annotate", type=Path, metavar="PNG|DIR",
                       help="draw each reading (cleaned ink, removed rules, boxes, verdict) into "
                       "this PNG, or into DIR/<name>.annotated.png for several inputs")
+    readers(read)
     common(read)
     read.set_defaults(run=_read)
 
@@ -86,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="fields: fit the field confidence's calibration and write it and the "
                        "threshold for 1%% field error into the model's manifest "
                        "(field_calibration, field_min_confidence)")
+    readers(bench)
     common(bench)
     bench.set_defaults(run=_bench)
     return parser
@@ -207,7 +215,8 @@ def _reader(args: argparse.Namespace, parser: argparse.ArgumentParser):
     from .reader import DigitReader
 
     try:
-        return DigitReader(args.model, args.threads, args.min_confidence)
+        return DigitReader(args.model, args.threads, args.min_confidence,
+                           getattr(args, "readers", "both"))
     except ModelError as exc:
         parser.error(str(exc))
 

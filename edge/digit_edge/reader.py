@@ -65,6 +65,7 @@ DIGIT_WORTH_READING = 0.02    # read_field(): the digit model reads glyphs a dig
 FIELD_CHAR_MIN_CONFIDENCE = 0.5  # read_field(): a character more likely something else is "?"
 MIN_JUNK = 4                  # a free reading with at least 4 non-digits (marks, "?")...
 JUNK_SHARE = 0.5              # ...making over half of it is blots and dust, not a field
+READERS = ("both", "lattice", "field")  # read_field with both readers, or one (to compare)
 FORCED = 10.0                 # a format's best reading 10x less likely than what is written
                               # would be a guess shaped to the format: the field is rejected
 
@@ -139,10 +140,15 @@ class DigitReader:
     model: None (bundled default, int8), "int8" / "fp32" (bundled variant), or a path to an
     .onnx file, a manifest.json or a folder holding one. threads: onnxruntime intra-op threads
     (None = its default). min_confidence: reject threshold 0..1 (None = the manifest's).
+    readers: "both" (default: the field model and the segmenting reader together, see
+    combine.py), or "lattice" / "field" alone, to measure what each adds.
     """
 
     def __init__(self, model: str | os.PathLike | None = None, threads: int | None = None,
-                 min_confidence: float | None = None) -> None:
+                 min_confidence: float | None = None, readers: str = "both") -> None:
+        if readers not in READERS:
+            raise ValueError(f"readers must be one of {', '.join(READERS)}, got {readers!r}")
+        self.readers = readers
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             raise ValueError(f"threads must be a positive integer, got {threads!r}")
         if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
@@ -279,7 +285,7 @@ class DigitReader:
         constrained = (search(len(atoms), glyphs, options, totals, fmt, work) if fmt != free
                        else unconstrained)
         _check_written(unconstrained[0] if unconstrained else None, name)
-        if self.fields is None:
+        if self.fields is None or self.readers == "lattice":
             return self._decide(fmt, unconstrained, constrained, scale, threshold,
                                 field_min_confidence)
         strip = field_strip(ink.strength, atoms, line)
@@ -289,10 +295,15 @@ class DigitReader:
             hypotheses += decode(probabilities, fmt)
         work.paths += len(hypotheses)
         lattice_paths: dict[str, Path] = {}
-        for path in (*constrained, *unconstrained):
-            lattice_paths.setdefault(text_of(path, fmt), path)
-        found = candidates(fmt, hypotheses, text_shares(fmt, unconstrained, constrained),
+        shares: dict[str, float] = {}
+        if self.readers == "both":
+            for path in (*constrained, *unconstrained):
+                lattice_paths.setdefault(text_of(path, fmt), path)
+            shares = text_shares(fmt, unconstrained, constrained)
+        found = candidates(fmt, hypotheses, shares,
                            {text: path.chars for text, path in lattice_paths.items()})
+        if not found:  # neither reader has a reading: the field model saw no characters
+            raise NotAFieldError(f"{name}: no characters read")
         best, overall, confidence = choose(found, self.mixing)
 
         def path_of(candidate: Candidate) -> Path:

@@ -94,3 +94,15 @@ def test_the_trained_field_model_exports_and_reads_through_onnxruntime(tiny_mode
     for char in reading.chars:
         x0, y0, x1, y1 = char.box
         assert 0 <= x0 < x1 <= image.width and 0 <= y0 < y1 <= image.height
+
+
+@pytest.mark.slow
+def test_each_reader_alone_reads_and_a_bad_choice_is_refused(tiny_model, train_digits):
+    digits, labels = train_digits
+    image = written("60614", digits, labels)
+    for readers in ("lattice", "field", "both"):
+        reader = DigitReader(model=tiny_model / "digits-int8.onnx", threads=1, readers=readers)
+        reading = reader.read_field(image, "zip", field_min_confidence=0.0)
+        assert reading.format == "zip" and 0.0 <= reading.confidence <= 1.0
+    with pytest.raises(ValueError, match="readers must be one of"):
+        DigitReader(readers="ocr")
