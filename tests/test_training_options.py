@@ -170,3 +170,24 @@ def test_the_report_says_where_second_round_labels_came_from():
     assert "only from fold k's own first round" in text
     plain = how_trained({"config": Config().to_dict()})
     assert plain == "Trained in float32."
+
+
+def test_the_eta_counts_rows_so_a_bigger_second_round_is_foreseen():
+    from solution.training.fit import EpochClock
+
+    # two members: 2 first-round epochs of 100 rows, then 1 second-round epoch of 300 rows each
+    clock = EpochClock(total_epochs=6, total_rows=2 * (2 * 100 + 300))
+    clock.tick(10.0, 100)   # 0.1 s a row: 900 rows left
+    assert clock.eta_seconds() == pytest.approx(90.0)
+    by_epochs = EpochClock(total_epochs=6)
+    by_epochs.tick(10.0)    # without rows, every epoch is taken for the first one's size
+    assert by_epochs.eta_seconds() == pytest.approx(50.0)
+
+
+def test_member_rows_add_the_test_images_to_second_round_epochs():
+    from solution.config import Config
+    from solution.training.cv import member_rows
+
+    cfg = Config(epochs=3, second_round="distil", second_round_epochs=2, batch_size=100)
+    assert member_rows(cfg, 1000, 500) == 3 * 800 + 2 * 1300
+    assert member_rows(cfg.replace(second_round="off"), 1000, 500) == 3 * 800

@@ -99,7 +99,9 @@ def run_cv(cfg: Config, comp: Competition, run_dir: Path, *, folds: Sequence[int
     result = CVResult(oof, {})
     to_train = sum(not _done(run.member(f, s), cfg) for f in chosen
                    for s in range(cfg.seeds_per_fold))
-    clock = EpochClock(total_epochs=to_train * (cfg.epochs + cfg.second_round_epochs))
+    clock = EpochClock(total_epochs=to_train * (cfg.epochs + cfg.second_round_epochs),
+                       total_rows=to_train * member_rows(cfg, len(comp.train_labels),
+                                                         len(comp.test_images)))
     for fold in chosen:
         train_index, val_index = splits[fold]
         val_sum = np.zeros((len(val_index), NUM_CLASSES), np.float64)
@@ -178,6 +180,20 @@ def _member(cfg: Config, comp: Competition, files: MemberFiles, fold: int, seed_
                            "precision": current_precision(), **extra})
     return MemberResult(fold, seed, accuracy, seconds, history, False, model_path), val_probs, \
         test_probs
+
+
+def member_rows(cfg: Config, train_rows: int, test_rows: int) -> int:
+    """Rows one member's epochs go through, for the run's ETA: its fold's training rows each
+    first-round epoch, and those plus the test images each second-round epoch."""
+    fold_rows = train_rows - train_rows // N_FOLDS
+    second = 0 if cfg.second_round == "off" else cfg.second_round_epochs
+    return (cfg.epochs * _whole_batches(fold_rows, cfg.batch_size)
+            + second * _whole_batches(fold_rows + test_rows, cfg.batch_size))
+
+
+def _whole_batches(rows: int, batch: int) -> int:
+    """The rows an epoch goes through: fit_member runs rows // batch full batches."""
+    return max(1, rows // batch) * batch
 
 
 def second_round_config(cfg: Config) -> Config:

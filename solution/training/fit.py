@@ -56,19 +56,38 @@ def configure_tensorflow(threads: int | None = None, precision: str = "float32")
 
 @dataclass
 class EpochClock:
-    """Shared by all members of a run, so every epoch line can show the ETA of the whole run."""
+    """Shared by all members of a run, so every epoch line can show the ETA of the whole run.
+
+    Epochs differ in size (a second round also trains on the 28,000 test images), so where the
+    run knows how many rows its epochs hold (total_rows) the ETA is the rows left times the
+    recent seconds per row: honest from the first epoch, not only once a second round was seen.
+    """
 
     total_epochs: int
     done_epochs: int = 0
     seconds: list[float] = field(default_factory=list)
+    total_rows: int = 0                                    # 0: unknown, count epochs instead
+    done_rows: int = 0
+    row_seconds: list[float] = field(default_factory=list)  # per epoch: seconds per row
+
+    def tick(self, seconds: float, rows: int = 0) -> None:
+        """One epoch of `rows` rows (0: unknown) took `seconds`."""
+        self.done_epochs += 1
+        self.seconds.append(seconds)
+        if rows:
+            self.done_rows += rows
+            self.row_seconds.append(seconds / rows)
 
     def eta_seconds(self) -> float:
+        if self.total_rows and self.row_seconds:
+            left = max(0, self.total_rows - self.done_rows)
+            return left * float(np.median(self.row_seconds[-10:]))
         if not self.seconds:
             return float("nan")
         return (self.total_epochs - self.done_epochs) * float(np.median(self.seconds[-10:]))
 
 
-def _progress_callback(label: str, clock: EpochClock, log: Log):
+def _progress_callback(label: str, clock: EpochClock, log: Log, rows: int = 0):
     import keras
 
     class Progress(keras.callbacks.Callback):
@@ -78,8 +97,7 @@ def _progress_callback(label: str, clock: EpochClock, log: Log):
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             logs = logs or {}
             spent = time.perf_counter() - self.started
-            clock.done_epochs += 1
-            clock.seconds.append(spent)
+            clock.tick(spent, rows)
             lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             log(f"{label} epoch {epoch + 1:>2}/{self.params['epochs']}  "
                 f"loss {logs.get('loss', float('nan')):.4f}  acc {logs.get('accuracy', 0):.4f}  "
@@ -165,7 +183,8 @@ def fit_member(cfg: Config, train_images: np.ndarray, train_labels: np.ndarray,
                                 Warp(cfg.rotation, cfg.zoom, cfg.shift, cfg.elastic))
     all_callbacks = [*exponential_schedule(cfg), *callbacks]
     if log is not None:
-        all_callbacks.append(_progress_callback(label, clock or EpochClock(cfg.epochs), log))
+        all_callbacks.append(_progress_callback(label, clock or EpochClock(cfg.epochs), log,
+                                                steps * cfg.batch_size))
     with warnings.catch_warnings():  # Keras warns that a tf.data input ignores shuffle=True
         warnings.filterwarnings("ignore", message=".*shuffle=True.*")
         history = model.fit(train_ds, steps_per_epoch=steps, epochs=cfg.epochs,
