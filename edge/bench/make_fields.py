@@ -97,10 +97,7 @@ def write_field(chars: list[str], pool: DigitPool, rng: np.random.Generator
             glyphs.append((ink, top))
         else:
             glyphs.append((np.zeros((1, 1), np.float32), 0.0))  # drawn below, once pens are known
-    pen = float(np.median(pens)) if pens else height / 8
-    for index, char in enumerate(chars):
-        if not char.isdigit():
-            glyphs[index] = mark_ink(char, height, pen * rng.uniform(0.8, 1.3), rng)
+    draw_marks(chars, glyphs, pens, height, rng)
     gaps = []
     for left, right in itertools.pairwise(chars):
         if left.isdigit() and right.isdigit():
@@ -110,6 +107,16 @@ def write_field(chars: list[str], pool: DigitPool, rng: np.random.Generator
             gap = rng.uniform(0.05, 0.3)
         gaps.append(gap * height)
     return glyphs, gaps, height
+
+
+def draw_marks(chars: list[str], glyphs: list[tuple[np.ndarray, float]], pens: list[float],
+               height: int, rng: np.random.Generator) -> None:
+    """Draw the field's marks into `glyphs` in place, with a pen of about the digits' median
+    stroke width (`pens`): known only once the digits are drawn."""
+    pen = float(np.median(pens)) if pens else height / 8
+    for index, char in enumerate(chars):
+        if not char.isdigit():
+            glyphs[index] = mark_ink(char, height, pen * rng.uniform(0.8, 1.3), rng)
 
 
 def main() -> None:

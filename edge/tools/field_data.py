@@ -23,8 +23,8 @@ from digit_edge.errors import InputError
 from digit_edge.field import find_atoms
 from digit_edge.reader import clean_field
 from digit_edge.strip import field_strip
-from edge.bench.make_fields import DigitPool, field_tokens
-from edge.bench.pen import break_stroke, compose, digit_ink, mark_ink, scan, stroke_px
+from edge.bench.make_fields import DigitPool, draw_marks, field_tokens
+from edge.bench.pen import break_stroke, compose, digit_ink, scan, stroke_px
 
 KINDS = ("zip", "zip+4", "amount", "digits")
 KIND_SHARES = (0.25, 0.2, 0.35, 0.2)
@@ -71,10 +71,7 @@ def write(chars: list[str], pool: DigitPool, rng: np.random.Generator,
         pens.append(stroke_px(ink))
         top = (height - size) * rng.uniform(0, 1) + rng.normal(0, 0.07 * height)
         glyphs.append((ink, top))
-    pen = float(np.median(pens)) if pens else height / 8
-    for index, char in enumerate(chars):
-        if not char.isdigit():
-            glyphs[index] = mark_ink(char, height, pen * rng.uniform(0.8, 1.3), rng)
+    draw_marks(chars, glyphs, pens, height, rng)
     gaps = []
     for left, right in itertools.pairwise(chars):
         touching = left.isdigit() and right.isdigit() and rng.random() < hard.touching
