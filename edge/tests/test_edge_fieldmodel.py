@@ -46,14 +46,14 @@ def test_two_readers_agreeing_are_confident_disagreeing_are_not():
                        {"12845": 0.9, "12345": 0.05},
                        {"12845": tuple("12845"), "12345": tuple("12345")})
     _, _, disputed = choose(split)
-    assert disputed < 0.6
+    assert disputed < agreed - 0.1
 
 
 def test_a_text_the_format_refuses_is_never_chosen_but_weighs_against():
     found = [Candidate("123456", False, 0.9, 0.9, tuple("123456")),
              Candidate("12345", True, 0.05, 0.05, tuple("12345"))]
     best, overall, confidence = choose(found)
-    assert best.text == "12345" and overall.text == "123456" and confidence < 0.01
+    assert best.text == "12345" and overall.text == "123456" and confidence < 0.05
 
 
 @pytest.fixture(scope="module")
