@@ -56,7 +56,8 @@ def render(annotation: Annotation) -> Image.Image:
     font_size = max(12, min(28, size[1] // 6))
     font = ImageFont.load_default(size=font_size)
     label_band, verdict_band = 2 * font_size + 10, font_size + 12
-    canvas = Image.new("RGB", (size[0], size[1] + label_band + verdict_band), "white")
+    wide = max(size[0], round(font.getlength(annotation.verdict)) + 8)  # the verdict, whole
+    canvas = Image.new("RGB", (wide, size[1] + label_band + verdict_band), "white")
     canvas.paste(field, (0, 0))
     draw = ImageDraw.Draw(canvas)
     factor = zoom / annotation.scale
