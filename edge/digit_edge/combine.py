@@ -25,6 +25,7 @@ from .lattice import canonical
 # 67.0% entirely right, against 78.7% and 56.3% for the lattice alone and 81.0% and 59.3% for
 # the field model alone. Softer mixings read more calibration fields at 1% error (17.0% against
 # 12.3%) but fewer hard ones right (62.7%): real ink is the hard kind.
+# `python -m edge.tools.fit_mixing` prints the grid.
 CTC_WEIGHT = 1.0       # exponent on the field model's probability
 LATTICE_WEIGHT = 1.0   # exponent on the lattice's share
 CTC_FLOOR = 1e-2       # what a text the field model did not propose counts as
