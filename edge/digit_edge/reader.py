@@ -65,6 +65,8 @@ DIGIT_WORTH_READING = 0.02    # read_field(): the digit model reads glyphs a dig
 FIELD_CHAR_MIN_CONFIDENCE = 0.5  # read_field(): a character more likely something else is "?"
 MIN_JUNK = 4                  # a free reading with at least 4 non-digits (marks, "?")...
 JUNK_SHARE = 0.5              # ...making over half of it is blots and dust, not a field
+ROUGH_PIECES = 2000            # an image with more blob starts than this is noise to refuse,
+                              # not a form to clean (a 60-digit line has a few hundred)
 READERS = ("both", "lattice", "field")  # read_field with both readers, or one (to compare)
 FORCED = 10.0                 # a format's best reading 10x less likely than what is written
                               # would be a guess shaped to the format: the field is rejected
@@ -401,6 +403,8 @@ def clean_field(item: ImageLike, name: str) -> tuple[Ink, np.ndarray | None, flo
     see. The field model's trainer calls it too."""
     gray, scale = load_gray(item, FIELD_MAX_SIDE, FIELD_MAX_PIXELS)
     ink = find_ink(gray, name)
+    if rough_pieces(ink.mask) > ROUGH_PIECES:  # noise: find_atoms refuses it, rules cost time
+        return ink, None, scale
     rules = find_rules(ink)
     if not rules.mask.any() and rules.box is None:
         return ink, None, scale
@@ -435,6 +439,17 @@ def _ctc_path(chars: tuple[str, ...], probabilities: np.ndarray, strip: Strip,
         glyph = Glyph(-1, -1, (x0, y0, x1, y1), np.zeros((0, 0), bool))
         readings.append(Reading(glyph, char, probability))
     return Path(0.0, tuple(readings), chars)
+
+
+def rough_pieces(mask: np.ndarray) -> int:
+    """Ink pixels with no inked neighbour above or to the left (8-connected): about one per
+    blob (a few for a concave one), counted in one vectorised pass."""
+    above = np.zeros_like(mask)
+    above[1:] = mask[:-1]
+    above[1:, 1:] |= mask[:-1, :-1]
+    above[1:, :-1] |= mask[:-1, 1:]
+    above[:, 1:] |= mask[:, :-1]
+    return int(np.count_nonzero(mask & ~above))
 
 
 def _check_written(best: Path | None, name: str) -> None:
