@@ -157,6 +157,7 @@ def _bench_fields(reader: DigitReader, data: Labelled, repeats: int) -> dict:
         count_right.append(reading is not None and  # a ZIP+4 may be written without its hyphen
                            len(reading.digits) == sum(c.isdigit() for c in label))
     right, conf = np.array(correct), np.array(confidence)
+    reliability = calibration(right, conf)
     formats = np.array([f or "free" for f in data.formats])
     count = len(data.paths)
     by_format = {}
@@ -181,8 +182,8 @@ def _bench_fields(reader: DigitReader, data: Labelled, repeats: int) -> dict:
         "field_threshold_by_format": {name: f["threshold"] for name, f in by_format.items()},
         "read_rate": read_rates(right, conf),
         "by_format": by_format,
-        "calibration": calibration(right, conf),
-        "calibration_error": calibration_error(calibration(right, conf)),
+        "calibration": reliability,
+        "calibration_error": calibration_error(reliability),
         "tradeoff": tradeoff(right, conf, (*THRESHOLDS, reader.field_min_confidence)),
         "ms_per_field": float(np.mean([f["ms_per_field"] for f in by_format.values()])),
         "model": str(reader.spec.path),

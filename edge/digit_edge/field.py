@@ -113,8 +113,9 @@ def find_atoms(ink: Ink, name: str = "image", fmt: FieldFormat | None = None,
     if not components:
         raise BlankImageError(f"{name}: blank, no ink found")
     edges = _perimeters(labels, len(components))
-    stroke = _pen_width(edges, components)
-    line = _line(_substantial(components), stroke)
+    substantial = _substantial(components)
+    stroke = _pen_width(edges, substantial)
+    line = _line(substantial, stroke)
     kept = [c for c in components if not _is_speck(c, stroke, line)]
     work.specks = len(components) - len(kept)
     if not kept:
@@ -185,12 +186,12 @@ def _perimeters(labels: np.ndarray, count: int) -> np.ndarray:
     return edges
 
 
-def _pen_width(edges: np.ndarray, components: list[Component]) -> float:
+def _pen_width(edges: np.ndarray, substantial: list[Component]) -> float:
     """The pen's width in pixels, 2 * area / perimeter over the substantial blobs only: specks
     are all rim, and measured with them a dusty scan's pen is 1 px wide and nothing is a speck."""
-    chosen = [c.label for c in _substantial(components)]
-    area = sum(components[label - 1].area for label in chosen)
-    return max(1.0, 2.0 * area / max(int(edges[chosen].sum()), 1))
+    area = sum(c.area for c in substantial)
+    rim = int(edges[[c.label for c in substantial]].sum())
+    return max(1.0, 2.0 * area / max(rim, 1))
 
 
 def _check_strokes(kept: list[Component], edges: np.ndarray, name: str) -> None:

@@ -123,6 +123,20 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, list[Component]]:
     return out, components
 
 
+def with_rim(strength: np.ndarray, mask: np.ndarray,
+             box: tuple[int, int, int, int]) -> np.ndarray:
+    """(y1 - y0, x1 - x0) float32: `strength` inside `box` where `mask` (the box's own pixels) or
+    the one-pixel rim around it is: a glyph's faint anti-aliased edge, without its neighbours'
+    ink."""
+    x0, y0, x1, y1 = box
+    grown = mask.copy()
+    grown[1:] |= mask[:-1]
+    grown[:-1] |= mask[1:]
+    grown[:, 1:] |= grown[:, :-1].copy()
+    grown[:, :-1] |= grown[:, 1:].copy()
+    return np.where(grown, strength[y0:y1, x0:x1], 0.0).astype(np.float32)
+
+
 def max_pool(mask: np.ndarray, factor: int) -> np.ndarray:
     """Boolean max-pooling by an integer factor: a coarse cell is on if any pixel in it is on."""
     if factor <= 1:

@@ -37,7 +37,7 @@ from .fieldmodel import open_field_model
 from .formats import MAX_FIELD_CHARS, FieldFormat, format_key, parse_format
 from .glyphs import KINDS, open_glyph_model
 from .imaging import ImageLike, describe, load_gray
-from .ink import Ink, find_ink
+from .ink import Ink, find_ink, with_rim
 from .lattice import (
     OTHER,
     SKIP,
@@ -295,7 +295,6 @@ class DigitReader:
         hypotheses = decode(probabilities, free)
         if fmt != free:
             hypotheses += decode(probabilities, fmt)
-        work.paths += len(hypotheses)
         lattice_paths: dict[str, Path] = {}
         shares: dict[str, float] = {}
         if self.readers == "both":
@@ -361,7 +360,8 @@ class DigitReader:
                        ) -> tuple[list[list[tuple[str, float]]], list[float]]:
         """Each candidate glyph's characters and probabilities: the glyph model and the geometry
         say which kind it is; the digit model, run only where a digit is plausible, which digit."""
-        batch = np.stack([fit_to_frame(_digit_strength(ink.strength, g), g.mask) for g in glyphs])
+        batch = np.stack([fit_to_frame(with_rim(ink.strength, g.mask, g.box), g.mask)
+                          for g in glyphs])
         priors = np.stack([geometry_prior(g.box, line) * cut_prior(g, atoms) for g in glyphs])
         kinds = kind_weights(self.glyphs.kinds(batch), priors)
         wanted = np.flatnonzero(kinds[:, 0] >= DIGIT_WORTH_READING * kinds.sum(axis=1))
@@ -484,18 +484,6 @@ def _unnamed(exc: Exception, name: str) -> str:
 def unexpected(item: ImageLike, exc: Exception) -> str:
     """The message for a failure digit_edge did not foresee: name the input and the error."""
     return f"{describe(item)}: could not be read ({type(exc).__name__}: {exc})"
-
-
-def _digit_strength(strength: np.ndarray, glyph: Glyph) -> np.ndarray:
-    """The glyph's ink plus its faint anti-aliased rim, without the neighbours' ink."""
-    x0, y0, x1, y1 = glyph.box
-    mask = glyph.mask
-    grown = mask.copy()
-    grown[1:] |= mask[:-1]
-    grown[:-1] |= mask[1:]
-    grown[:, 1:] |= grown[:, :-1]
-    grown[:, :-1] |= grown[:, 1:]
-    return np.where(grown, strength[y0:y1, x0:x1], 0.0).astype(np.float32)
 
 
 def _field_reading(path: Path, fmt: FieldFormat, scale: float, threshold: float,

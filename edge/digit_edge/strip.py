@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from .field import Atom, Line
+from .ink import with_rim
 
 STRIP_HEIGHT = 32   # rows the field model sees...
 LINE_PX = 20        # ...with the line's digits this tall, as MNIST's are in their 28x28 frame
@@ -49,12 +50,7 @@ def field_strip(strength: np.ndarray, atoms: list[Atom], line: Line) -> Strip:
     for atom in atoms:
         ax0, ay0, ax1, ay1 = atom.box
         kept[ay0 - y0:ay1 - y0, ax0 - x0:ax1 - x0] |= atom.mask
-    grown = kept.copy()
-    grown[1:] |= kept[:-1]
-    grown[:-1] |= kept[1:]
-    grown[:, 1:] |= grown[:, :-1].copy()
-    grown[:, :-1] |= grown[:, 1:].copy()
-    ink = np.where(grown, strength[y0:y1, x0:x1], 0.0).astype(np.float32)
+    ink = with_rim(strength, kept, (x0, y0, x1, y1))
     # scale: the line's digits LINE_PX tall, unless the ink (a turned line) needs more room
     scale = max(line.height / LINE_PX, (y1 - y0) / (STRIP_HEIGHT - 2))
     width = (x1 - x0) / scale

@@ -78,9 +78,11 @@ def build(seed: int, width: float = 1.0):
 
     keras.utils.set_random_seed(seed)
 
+    def channels(filters: int) -> int:
+        return max(8, round(filters * width))
+
     def conv(x, filters):
-        x = keras.layers.Conv2D(max(8, round(filters * width)), 3, padding="same",
-                                use_bias=False)(x)
+        x = keras.layers.Conv2D(channels(filters), 3, padding="same", use_bias=False)(x)
         x = keras.layers.BatchNormalization()(x)
         return keras.layers.ReLU()(x)
 
@@ -94,9 +96,9 @@ def build(seed: int, width: float = 1.0):
     x = keras.layers.MaxPooling2D((2, 1))(x)                 # 4 x W/4
     x = conv(x, 64)
     x = keras.layers.MaxPooling2D((2, 1))(x)                 # 2 x W/4
-    x = keras.layers.Conv2D(max(8, round(96 * width)), (2, 1), activation="relu")(x)  # 1 x W/4
-    x = keras.layers.Reshape((-1, max(8, round(96 * width))))(x)
-    x = keras.layers.Conv1D(max(8, round(96 * width)), 3, padding="same", activation="relu")(x)
+    x = keras.layers.Conv2D(channels(96), (2, 1), activation="relu")(x)  # 1 x W/4
+    x = keras.layers.Reshape((-1, channels(96)))(x)
+    x = keras.layers.Conv1D(channels(96), 3, padding="same", activation="relu")(x)
     x = keras.layers.Dropout(0.2)(x)
     logits = keras.layers.Dense(CLASSES, name="logits")(x)
     return keras.Model(strip, logits)

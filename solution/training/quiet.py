@@ -37,6 +37,7 @@ def native_stderr_filtered() -> Iterator[None]:
     if USER_CHOICE in os.environ:
         yield
         return
+    os.environ[USER_CHOICE] = "2"  # what TensorFlow logs once its logging is up: errors only
     sys.stderr.flush()
     try:
         saved = os.dup(2)
