@@ -50,7 +50,7 @@ from export.parity import (
 )
 from export.publish import publish
 from export.quantize import quantize
-from export.run import Run, load_run
+from export.run import Run, edge_members, load_run
 from export.settings import ExportSettings
 from export.timing import one_graph_vs_sessions
 from solution.atomic import write_json
@@ -82,9 +82,13 @@ def export_run(run_dir: Path, out_dir: Path, *, data: str | None = None,
     settings = settings or ExportSettings()
     started = time.perf_counter()
     say = log or (lambda _message: None)
-    run = load_run(run_dir, data)
-    say(f"run {run.run_id}: {len(run.members)} members, {len(run.labels)} training rows, "
+    whole = load_run(run_dir, data)
+    run = edge_members(whole, settings.members_per_fold)
+    say(f"run {run.run_id}: {len(whole.members)} members, {len(run.labels)} training rows, "
         f"profile {run.profile}")
+    if len(run.members) < len(whole.members):
+        say(f"exporting {len(run.members)} of them: the first {settings.members_per_fold} "
+            "seed(s) of each fold (--members-per-fold), so the edge keeps its speed")
     if thresholds is None:
         thresholds = thresholds_for(run.profile)
         if thresholds != Thresholds():
@@ -93,7 +97,8 @@ def export_run(run_dir: Path, out_dir: Path, *, data: str | None = None,
                 "(barely trained members); never publish a smoke export as the product")
     try:
         with precision_in_force("float32"):  # what ONNX and int8 get, whatever trained the run
-            return _export(run, out_dir, settings, thresholds, command, say, started)
+            return _export(run, out_dir, settings, thresholds, command, say, started,
+                           len(whole.members))
     except ExportRefused:
         raise
     except Exception as exc:
@@ -106,7 +111,7 @@ def export_run(run_dir: Path, out_dir: Path, *, data: str | None = None,
 
 
 def _export(run: Run, out_dir: Path, settings: ExportSettings, thresholds: Thresholds,
-            command: str | None, say: Log, started: float) -> ExportResult:
+            command: str | None, say: Log, started: float, members_trained: int) -> ExportResult:
     prepared = keep_ensemble_accuracy(run, prepare_members(run, settings, say), settings, say)
     folder = RunFolder(run.path)
     export_dir = folder.export_dir
@@ -180,6 +185,8 @@ def _export(run: Run, out_dir: Path, settings: ExportSettings, thresholds: Thres
                          "90% of the images; 0.0 recommended (reject nothing)")
         accuracy_figures = {
             "run_cv": run.cv_accuracy,
+            "members_trained": members_trained,
+            "members_exported": len(prepared),
             "oof_rows": int(covered.sum()),
             "unpruned_keras_oof": accuracy(unpruned_oof[covered], labels[covered]),
             "exported_keras_oof": accuracy(keras_oof[covered], labels[covered]),

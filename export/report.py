@@ -24,8 +24,10 @@ def accuracy_table(acc: dict) -> Table:
     """Accuracy at each step from training to int8, so a loss can be pinned on one step."""
     return Table((Column("accuracy (OOF: each member on its own validation fold)"),
                   Column("value", "right")),
-                 [("run CV accuracy (as trained)", f"{acc['run_cv']:.5f}"),
-                  ("unpruned Keras members", f"{acc['unpruned_keras_oof']:.5f}"),
+                 [("run CV accuracy (as trained, every member)", f"{acc['run_cv']:.5f}"),
+                  (f"unpruned Keras members ({acc.get('members_exported', '?')} of "
+                   f"{acc.get('members_trained', '?')} exported)",
+                   f"{acc['unpruned_keras_oof']:.5f}"),
                   ("exported Keras members (pruned where kept)",
                    f"{acc['exported_keras_oof']:.5f}"),
                   ("exported int8 ONNX", f"{acc['int8_oof']:.5f}"),

@@ -145,6 +145,21 @@ def _member(folder: RunFolder, entry: dict, configs: dict[str, Config]) -> Membe
     return Member(fold, seed, model_path, val_index, config, prefix=prefix)
 
 
+def edge_members(run: Run, per_fold: int | None) -> Run:
+    """The run with only the first `per_fold` seeds of each fold (of each architecture), weighted
+    again: the edge package's speed is its member count, so a run that trains more members per
+    fold for the submission can still publish an edge ensemble as fast as before. None keeps all.
+    The seeds kept are the first ones, never the best on their fold, so the exported members'
+    OOF accuracy stays an honest estimate."""
+    if per_fold is None:
+        return run
+    by_fold: dict[tuple[str, int], list[Member]] = {}
+    for member in sorted(run.members, key=lambda m: (m.prefix, m.fold, m.seed)):
+        by_fold.setdefault((member.prefix, member.fold), []).append(member)
+    kept = tuple(m for members in by_fold.values() for m in members[:per_fold])
+    return replace(run, members=_weighted(kept))
+
+
 def _weighted(members: tuple[Member, ...]) -> tuple[Member, ...]:
     """Weights as `submit` averages: one share per architecture, split among its members."""
     archs = [m.config.arch for m in members]

@@ -153,10 +153,13 @@ class Config:
     def fingerprint(self) -> str:
         """Short stable hash of what changes what is trained: `arch`, the training fields and
         the network fields that `arch` reads, so configurations that differ only in fields
-        their network ignores (an m5's `width`) share run folders and trained folds."""
+        their network ignores (an m5's `width`) share run folders and trained folds, and so do
+        configurations that differ only in `seeds_per_fold`."""
         from solution.models.zoo import fields_read  # the zoo imports this module
 
-        data = self.to_dict()
+        # Members are seeded per (fold, seed index) whatever their count, so a run with more
+        # seeds per fold shares the folder of one with fewer and trains only the new members.
+        data = {**self.to_dict(), "seeds_per_fold": 1}
         blob = json.dumps({name: data[name] for name in fields_read(self.arch)},
                           sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:10]

@@ -78,6 +78,8 @@ def test_export_writes_the_contract_files(exported, tiny_run):
     assert manifest["output"]["shape"] == ["N", 10]
     assert manifest["run_id"] == tiny_run.name
     assert len(manifest["members"]) == 5
+    assert (manifest["accuracy"]["members_trained"], manifest["accuracy"]["members_exported"]) \
+        == (5, 5)
     assert manifest["opset"] >= 17
     assert manifest["thresholds"] == LOOSE_INT8.to_dict()
     assert (manifest["variants"]["int8"]["bytes"] < manifest["variants"]["fp32"]["bytes"])
@@ -284,3 +286,29 @@ def test_a_fold_whose_ensemble_loses_to_pruning_gets_its_unpruned_members_back(t
     assert kept[0].macs_after == kept[0].macs_before and "fold's ensemble lost" in kept[0].note
     np.testing.assert_array_equal(kept[0].val_probs, right)  # the stored, unpruned predictions
     assert kept[0].model is not None and kept[2] is cnn1
+
+
+def test_the_edge_gets_the_first_seeds_of_each_fold_weighted_again():
+    """A run of 2 seeds per fold publishes 5 members by default: the edge keeps its speed."""
+    from dataclasses import replace
+
+    from export.run import Member, Run, edge_members
+    from solution.config import Config
+
+    members = tuple(Member(f, 1000 * f + s, Path(f"fold{f}_seed{s}.keras"), np.arange(3),
+                           Config(), weight=0.1) for f in range(5) for s in (1, 0))
+    run = Run(Path("r"), "r", "default", Config(), 0.99, members, np.zeros((1, 28, 28)),
+              np.zeros(1), "data")
+    edge = edge_members(run, 1)
+    assert [(m.fold, m.seed % 1000) for m in edge.members] == [(f, 0) for f in range(5)]
+    assert [m.weight for m in edge.members] == pytest.approx([0.2] * 5)
+    assert len(edge_members(run, 2).members) == 10 and edge_members(run, None) is run
+    assert edge_members(replace(run, members=members[:1]), 2).members[0].weight == 1.0
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_cli_refuses_a_bad_members_per_fold_in_one_line(value, tmp_path):
+    result = CliRunner().invoke(solution_cli, ["export", "--run", str(tmp_path),
+                                               "--members-per-fold", value])
+    assert result.exit_code == 2
+    assert "--members-per-fold" in result.output and "whole number >= 1, or all" in result.output

@@ -106,3 +106,34 @@ def test_module_entry_point_reports_missing_data_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "kaggle competitions download -c digit-recognizer" in proc.stderr
+
+
+def test_a_second_seed_per_fold_trains_only_the_new_members_and_says_what_they_bought(
+        smoke_run, small_zip):
+    """seeds_per_fold stays out of the fingerprint: the 2-seed run shares the 1-seed run's
+    folder, reuses its members and reports the OOF of the first k seeds of each fold."""
+    out, run_dir, _ = smoke_run
+    config = out / "two-seeds.json"
+    cfg = get_profile("smoke").apply(Config())
+    config.write_text(json.dumps(cfg.replace(seeds_per_fold=2).to_dict()))
+    kept = {p: p.stat().st_mtime_ns for p in (run_dir / "members").glob("fold*_seed0.keras")}
+    result = _submit(small_zip, out, "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert (out / "runs" / "LATEST").read_text().strip() == run_dir.name
+    assert all(path.stat().st_mtime_ns == mtime for path, mtime in kept.items())
+    info = json.loads((run_dir / "run.json").read_text())
+    assert {(m["fold"], m["reused"]) for m in info["members"]} == \
+        {(f, True) for f in range(5)} | {(f, False) for f in range(5)}
+    labels = np.load(run_dir / "train_labels.npy")
+    first_only = np.full((len(labels), 10), np.nan)
+    for fold in range(5):
+        stored = np.load(run_dir / "members" / f"fold{fold}_seed0.npz")
+        first_only[stored["val_index"]] = stored["val_probs"]
+    one, two = info["members_per_fold"]
+    assert (one["members_per_fold"], two["members_per_fold"]) == (1, 2)
+    assert one["accuracy"] == pytest.approx(np.mean(first_only.argmax(1) == labels))
+    assert one["errors"] == int(np.sum(first_only.argmax(1) != labels))
+    assert two["accuracy"] == pytest.approx(info["cv_accuracy"])
+    assert two["train_seconds"] > one["train_seconds"] > 0
+    assert "first 2 member(s) of each fold: OOF" in result.output
+    assert "<h2>Members per fold</h2>" in (run_dir / "report.html").read_text()

@@ -71,6 +71,10 @@ def submit(data, train_csv, test_csv, sample_csv, profile, config_file, runs_dir
         click.echo(f"  {entry['arch']}: CV accuracy {entry['cv_accuracy']:.5f}")
     click.echo(f"5-fold CV accuracy: {info['cv_accuracy']:.5f} "
                f"({info['data']['train_rows']} rows, {info['timings']['wall_seconds']:.0f}s)")
+    for row in info.get("members_per_fold", []):
+        click.echo(f"  first {row['members_per_fold']} member(s) of each fold: OOF "
+                   f"{row['accuracy']:.5f} ({row['errors']} wrong, "
+                   f"{row['train_seconds']:.0f}s of training)")
     click.echo(f"run folder: {Path(runs_dir) / info['run_id']}")
     click.echo(f"submission: {submission_path}")
 
@@ -92,6 +96,15 @@ def report(run_path, runs_dir, studies_dir) -> None:
     click.echo(f"OOF accuracy {metrics['accuracy']:.5f}; report: {run.report_html}")
 
 
+def _members_per_fold(_ctx, _param, value: str) -> int | None:
+    """`--members-per-fold`: a whole number >= 1, or `all`."""
+    if value == "all":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise click.BadParameter(f"{value!r}: write a whole number >= 1, or all")
+    return int(value)
+
+
 @click.command()
 @options(run_option, runs_dir_option,
          click.option("--data", default=None, metavar="PATH",
@@ -100,11 +113,16 @@ def report(run_path, runs_dir, studies_dir) -> None:
                       default=str(EDGE_MODELS), show_default=True,
                       help="Models folder to publish into."),
          click.option("--no-prune", is_flag=True, help="Export the members as trained."),
+         click.option("--members-per-fold", default="1", show_default=True, metavar="N|all",
+                      callback=_members_per_fold,
+                      help="Seeds of each fold published (the first ones): the edge's speed "
+                           "is its member count."),
          click.option("--finetune-epochs", type=click.IntRange(1), default=None,
                       help="Fine-tune epochs after pruning (default: ExportSettings')."),
          click.option("--threads", type=click.IntRange(1), default=None,
                       help="Bound TensorFlow's and onnxruntime's CPU threads (default: all)."))
-def export(run_path, runs_dir, data, out_dir, no_prune, finetune_epochs, threads) -> None:
+def export(run_path, runs_dir, data, out_dir, no_prune, members_per_fold, finetune_epochs,
+           threads) -> None:
     """Prune, convert, quantize and check a run's fold models; publish them into the edge
     package's models folder only if every check passes."""
     from export.pipeline import export_run
@@ -112,7 +130,8 @@ def export(run_path, runs_dir, data, out_dir, no_prune, finetune_epochs, threads
     from solution.runfolder import RunFolder
     from solution.training.fit import configure_tensorflow
 
-    settings = ExportSettings(prune=not no_prune, threads=threads)
+    settings = ExportSettings(prune=not no_prune, threads=threads,
+                              members_per_fold=members_per_fold)
     if finetune_epochs:
         settings = settings.replace(finetune_epochs=finetune_epochs)
     with exits(f"interrupted; {out_dir} left as it was"):

@@ -203,6 +203,14 @@ def render_html(run: RunFolder, metrics: dict, studies_dir: Path) -> str:
     info = run.read_info() if run.run_json.is_file() else {}
     folds = info.get("fold_accuracies", {})
     rows = "".join(f"<tr><td>{int(k) + 1}</td><td>{v:.5f}</td></tr>" for k, v in folds.items())
+    counts = "".join(f"<tr><td>{r['members_per_fold']}</td><td>{r['accuracy']:.5f}</td>"
+                     f"<td>{r['errors']}</td><td>{r['train_seconds']:.0f}</td></tr>"
+                     for r in info.get("members_per_fold", []))
+    if counts:
+        counts = ("<h2>Members per fold</h2><p>OOF accuracy of the first k seeds of each fold "
+                  "averaged, from the members' stored predictions (the edge export publishes "
+                  "the first).</p><table><tr><th>members per fold</th><th>OOF accuracy</th>"
+                  f"<th>wrong</th><th>train s</th></tr>{counts}</table>")
 
     def picture(path: Path) -> str:
         name = path.name
@@ -224,6 +232,7 @@ profile {html.escape(str(info.get('profile', '?')))}, configuration from
 {html.escape(str(info.get('config_source', '?')))}.</p>
 <table><tr><th>fold</th><th>accuracy</th></tr>{rows}</table>
 <p>{html.escape(how_trained(info))}</p>
+{counts}
 <h2>Training curves</h2>{picture(run.curves_png)}
 <h2>Confusion matrix</h2>{picture(run.confusion_png)}
 <h2>Classification report</h2><pre>{html.escape(metrics['classification_text'])}</pre>

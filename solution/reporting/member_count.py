@@ -1,0 +1,85 @@
+"""What each extra member per fold bought: the OOF accuracy of the first k seeds of every fold.
+
+A run with several seeds per fold holds the answer to "is one more member worth its CPU
+minutes?" without training anything again: every member kept its own validation probabilities.
+The first k seeds (never the best k) are averaged, so each row is the run a profile with
+`seeds_per_fold=k` would have made, and the edge export, which publishes the first seeds of each
+fold, is one of these rows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from solution.runfolder import RunFolder
+
+_MEMBER_NAME = re.compile(r"fold(\d+)_seed(\d+)")
+
+
+@dataclass(frozen=True)
+class StoredMember:
+    fold: int
+    seed_index: int
+    val_index: np.ndarray  # (V,) rows of the run's training set
+    val_probs: np.ndarray  # (V, 10)
+    seconds: float  # training time (0 when the member was reused from another run)
+
+
+@dataclass(frozen=True)
+class MemberCountRow:
+    members_per_fold: int
+    accuracy: float  # OOF over the rows the run's folds cover
+    errors: int
+    train_seconds: float  # of the members averaged in this row
+
+    def to_dict(self) -> dict:
+        return {"members_per_fold": self.members_per_fold, "accuracy": self.accuracy,
+                "errors": self.errors, "train_seconds": round(self.train_seconds, 1)}
+
+
+def member_count_rows(members: list[StoredMember], labels: np.ndarray) -> list[MemberCountRow]:
+    """One row per k = 1 .. the fewest seeds any fold has: its first k seeds averaged."""
+    by_fold: dict[int, list[StoredMember]] = {}
+    for member in sorted(members, key=lambda m: (m.fold, m.seed_index)):
+        by_fold.setdefault(member.fold, []).append(member)
+    if not by_fold:
+        return []
+    rows = []
+    for k in range(1, min(len(seeds) for seeds in by_fold.values()) + 1):
+        predicted, truth, seconds = [], [], 0.0
+        for seeds in by_fold.values():
+            chosen = seeds[:k]
+            predicted.append(np.mean([m.val_probs for m in chosen], axis=0).argmax(1))
+            truth.append(labels[chosen[0].val_index])
+            seconds += sum(m.seconds for m in chosen)
+        right = np.concatenate(predicted) == np.concatenate(truth)
+        rows.append(MemberCountRow(k, float(right.mean()), int((~right).sum()), seconds))
+    return rows
+
+
+def stored_members(run: RunFolder, seeds_per_fold: int) -> list[StoredMember]:
+    """The run's finished members in its own members/ folder (an ensemble of architectures keeps
+    its members elsewhere and has none here); a folder shared with a run of more seeds per fold
+    holds more, which are left out."""
+    members = []
+    for info_path in run.member_infos():
+        match = _MEMBER_NAME.fullmatch(info_path.stem)
+        probs_path = info_path.with_suffix(".npz")
+        if not match or int(match[2]) >= seeds_per_fold or not probs_path.is_file():
+            continue
+        stored = np.load(probs_path)
+        members.append(StoredMember(int(match[1]), int(match[2]), stored["val_index"],
+                                    stored["val_probs"],
+                                    float(json.loads(info_path.read_text()).get("seconds", 0))))
+    return members
+
+
+def member_count_table(run_dir: Path, labels: np.ndarray, seeds_per_fold: int) -> list[dict]:
+    """run.json's `members_per_fold` rows; empty for a run of one seed per fold."""
+    rows = member_count_rows(stored_members(RunFolder(Path(run_dir)), seeds_per_fold), labels)
+    return [row.to_dict() for row in rows] if len(rows) > 1 else []
