@@ -184,6 +184,15 @@ def test_the_eta_counts_rows_so_a_bigger_second_round_is_foreseen():
     assert by_epochs.eta_seconds() == pytest.approx(50.0)
 
 
+def test_the_first_steps_tracing_is_left_out_of_the_eta():
+    from solution.training.fit import steady_seconds
+
+    # 11 steps: the first took 5 s (tracing), the other 10 took 1 s each
+    assert steady_seconds(15.0, 10.0, 11) == pytest.approx(11.0)
+    assert steady_seconds(15.0, 15.0, 1) == 15.0  # one step: nothing to tell apart
+    assert steady_seconds(15.0, 0.0, 11) == 15.0  # no step timed
+
+
 def test_member_rows_add_the_test_images_to_second_round_epochs():
     from solution.config import Config
     from solution.training.cv import member_rows

@@ -93,11 +93,18 @@ def _progress_callback(label: str, clock: EpochClock, log: Log, rows: int = 0):
     class Progress(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
             self.started = time.perf_counter()
+            self.first_step_done = 0.0
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            if batch == 0:
+                self.first_step_done = time.perf_counter()
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             logs = logs or {}
-            spent = time.perf_counter() - self.started
-            clock.tick(spent, rows)
+            now = time.perf_counter()
+            spent = now - self.started
+            clock.tick(steady_seconds(spent, now - (self.first_step_done or self.started),
+                                      self.params.get("steps") or 0), rows)
             lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             log(f"{label} epoch {epoch + 1:>2}/{self.params['epochs']}  "
                 f"loss {logs.get('loss', float('nan')):.4f}  acc {logs.get('accuracy', 0):.4f}  "
@@ -106,6 +113,15 @@ def _progress_callback(label: str, clock: EpochClock, log: Log, rows: int = 0):
                 f"ETA {_clock_text(clock.eta_seconds())}")
 
     return Progress()
+
+
+def steady_seconds(spent: float, after_first_step: float, steps: int) -> float:
+    """An epoch's time as the later epochs will take it: its first step (where TensorFlow
+    traces the graph, seconds on a 2-core CPU) counted at the pace of the others, so the ETA
+    of the very first epoch line is honest."""
+    if steps < 2 or not 0 < after_first_step <= spent:
+        return spent
+    return after_first_step * steps / (steps - 1)
 
 
 def _clock_text(seconds: float) -> str:
