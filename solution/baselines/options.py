@@ -58,6 +58,11 @@ OPTIONS = (
            lambda cfg: cfg.replace(second_round="pseudo", second_round_epochs=cfg.epochs // 3)),
     Option("distillation: 2nd round of 1/3 the epochs",
            lambda cfg: cfg.replace(second_round="distil", second_round_epochs=cfg.epochs // 3)),
+    # issue 21: where the second round's and TTA's compute goes instead. Seeds stay out of the
+    # run folder's fingerprint, so these reuse the members of runs that trained fewer seeds.
+    Option("one round, no TTA",
+           lambda cfg: cfg.replace(second_round="off", second_round_epochs=0, tta=False)),
+    Option("2 members per fold", lambda cfg: cfg.replace(seeds_per_fold=2)),
 )
 
 
