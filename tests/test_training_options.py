@@ -193,6 +193,17 @@ def test_the_first_steps_tracing_is_left_out_of_the_eta():
     assert steady_seconds(15.0, 0.0, 11) == 15.0  # no step timed
 
 
+def test_the_run_says_up_front_how_much_it_trains_and_in_what_precision():
+    from solution.training.cv import work_line
+    from solution.training.precision import BF16_CPU_FLAGS, cpu_flags
+
+    line = work_line(10, 8_064_000, "bfloat16")
+    assert line.startswith("10 member(s) to train: 8,064,000 image passes in bfloat16")
+    slow = work_line(10, 8_064_000, "float32")
+    has_bf16 = any(flag in cpu_flags() for flag in BF16_CPU_FLAGS)
+    assert ("neither amx_bf16 nor avx512_bf16" in slow) == (not has_bf16)
+
+
 def test_member_rows_add_the_test_images_to_second_round_epochs():
     from solution.config import Config
     from solution.training.cv import member_rows

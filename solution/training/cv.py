@@ -26,7 +26,7 @@ from solution.data.competition import NUM_CLASSES, Competition
 from solution.runfolder import MemberFiles, RunFolder
 from solution.training.fit import EpochClock, Log, fit_member, predict_probs
 from solution.training.folds import N_FOLDS, stratified_folds
-from solution.training.precision import current_precision
+from solution.training.precision import BF16_CPU_FLAGS, cpu_flags, current_precision
 
 FoldHook = Callable[[int, float, float], None]  # (fold, fold accuracy, running CV accuracy)
 
@@ -102,6 +102,8 @@ def run_cv(cfg: Config, comp: Competition, run_dir: Path, *, folds: Sequence[int
     clock = EpochClock(total_epochs=to_train * (cfg.epochs + cfg.second_round_epochs),
                        total_rows=to_train * member_rows(cfg, len(comp.train_labels),
                                                          len(comp.test_images)))
+    if log and to_train:
+        log(work_line(to_train, clock.total_rows, current_precision()))
     for fold in chosen:
         train_index, val_index = splits[fold]
         val_sum = np.zeros((len(val_index), NUM_CLASSES), np.float64)
@@ -180,6 +182,17 @@ def _member(cfg: Config, comp: Competition, files: MemberFiles, fold: int, seed_
                            "precision": current_precision(), **extra})
     return MemberResult(fold, seed, accuracy, seconds, history, False, model_path), val_probs, \
         test_probs
+
+
+def work_line(members: int, rows: int, precision: str) -> str:
+    """Said before the first epoch: how much there is to train, and in what precision (on a CPU
+    without bfloat16 the run takes longer; the first epoch line's ETA says how long)."""
+    line = (f"{members} member(s) to train: {rows:,} image passes in {precision}; "
+            "every epoch line gives the ETA of the whole run")
+    if precision == "float32" and not any(flag in cpu_flags() for flag in BF16_CPU_FLAGS):
+        line += (" (this CPU reports neither amx_bf16 nor avx512_bf16: expect about 1.2x the "
+                 "time of a CPU that has one)")
+    return line
 
 
 def member_rows(cfg: Config, train_rows: int, test_rows: int) -> int:
