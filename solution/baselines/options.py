@@ -44,6 +44,10 @@ def _one_round(cfg: Config) -> Config:
     return cfg.replace(second_round="off", second_round_epochs=0, tta=False)
 
 
+def _two_members(cfg: Config) -> Config:
+    return _one_round(cfg).replace(seeds_per_fold=2)
+
+
 DEFAULT = "default"
 PREVIOUS = "previous default"
 OPTIONS = (
@@ -67,8 +71,8 @@ OPTIONS = (
     # changes to the profile's current configuration. Seeds stay out of the run folder's
     # fingerprint, so the second row reuses the first row's members and trains one more each.
     Option("one round, no TTA", _one_round, against_current=True),
-    Option("one round, no TTA, 2 members per fold",
-           lambda cfg: _one_round(cfg).replace(seeds_per_fold=2), against_current=True),
+    Option("one round, no TTA, 2 members per fold", _two_members, against_current=True),
+    Option("one round, 2 members per fold, TTA", _two_members, tta=True, against_current=True),
 )
 
 
