@@ -70,9 +70,9 @@ OPTIONS = (
     # issue 21: the second round's and TTA's compute spent on a second member per fold instead;
     # changes to the profile's current configuration. Seeds stay out of the run folder's
     # fingerprint, so the second row reuses the first row's members and trains one more each.
-    Option("one round, no TTA", _one_round, against_current=True),
-    Option("one round, no TTA, 2 members per fold", _two_members, against_current=True),
-    Option("one round, 2 members per fold, TTA", _two_members, tta=True, against_current=True),
+    Option("one round without TTA", _one_round, against_current=True),
+    Option("one round without TTA; 2 members per fold", _two_members, against_current=True),
+    Option("one round with TTA; 2 members per fold", _two_members, tta=True, against_current=True),
 )
 
 
