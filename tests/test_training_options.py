@@ -201,7 +201,7 @@ def test_the_run_says_up_front_how_much_it_trains_and_in_what_precision():
     line = work_line(10, 8_064_000, "bfloat16")
     assert line.startswith("10 member(s) to train: 8,064,000 image passes in bfloat16")
     slow = work_line(10, 8_064_000, "float32")
-    has_bf16 = any(flag in cpu_flags() for flag in BF16_CPU_FLAGS)
+    has_bf16 = any(flag in cpu_flags() for flag in BF16_CPU_FLAGS)  # read apart from the code
     assert ("neither amx_bf16 nor avx512_bf16" in slow) == (not has_bf16)
 
 

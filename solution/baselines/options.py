@@ -34,7 +34,7 @@ from solution.training.precision import precision_in_force
 @dataclass(frozen=True)
 class Option:
     name: str
-    change: Callable[[Config], Config]  # applied to the profile's previous configuration
+    change: Callable[[Config], Config]  # applied to the previous (or current) configuration
     tta: bool = False  # predict-time only: re-predict the reference members with TTA
     precision: str | None = None  # train in this precision instead of the command's
     against_current: bool = False  # change the profile's current configuration, not its previous

@@ -10,15 +10,13 @@ fold, is one of these rows.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from solution.runfolder import RunFolder
-
-_MEMBER_NAME = re.compile(r"fold(\d+)_seed(\d+)")
+from solution.training.folds import N_FOLDS
 
 
 @dataclass(frozen=True)
@@ -27,7 +25,7 @@ class StoredMember:
     seed_index: int
     val_index: np.ndarray  # (V,) rows of the run's training set
     val_probs: np.ndarray  # (V, 10)
-    seconds: float  # training time (0 when the member was reused from another run)
+    seconds: float  # its training time, as its .json recorded it when it was trained
 
 
 @dataclass(frozen=True)
@@ -67,15 +65,15 @@ def stored_members(run: RunFolder, seeds_per_fold: int) -> list[StoredMember]:
     its members elsewhere and has none here); a folder shared with a run of more seeds per fold
     holds more, which are left out."""
     members = []
-    for info_path in run.member_infos():
-        match = _MEMBER_NAME.fullmatch(info_path.stem)
-        probs_path = info_path.with_suffix(".npz")
-        if not match or int(match[2]) >= seeds_per_fold or not probs_path.is_file():
-            continue
-        stored = np.load(probs_path)
-        members.append(StoredMember(int(match[1]), int(match[2]), stored["val_index"],
-                                    stored["val_probs"],
-                                    float(json.loads(info_path.read_text()).get("seconds", 0))))
+    for fold in range(N_FOLDS):
+        for seed_index in range(seeds_per_fold):
+            files = run.member(fold, seed_index)
+            if not (files.info.is_file() and files.probs.is_file()):
+                continue
+            stored = np.load(files.probs)
+            seconds = float(json.loads(files.info.read_text()).get("seconds", 0))
+            members.append(StoredMember(fold, seed_index, stored["val_index"],
+                                        stored["val_probs"], seconds))
     return members
 
 

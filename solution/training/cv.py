@@ -26,7 +26,7 @@ from solution.data.competition import NUM_CLASSES, Competition
 from solution.runfolder import MemberFiles, RunFolder
 from solution.training.fit import EpochClock, Log, fit_member, predict_probs
 from solution.training.folds import N_FOLDS, stratified_folds
-from solution.training.precision import BF16_CPU_FLAGS, cpu_flags, current_precision
+from solution.training.precision import current_precision, resolve_precision
 
 FoldHook = Callable[[int, float, float], None]  # (fold, fold accuracy, running CV accuracy)
 
@@ -189,7 +189,7 @@ def work_line(members: int, rows: int, precision: str) -> str:
     without bfloat16 the run takes longer; the first epoch line's ETA says how long)."""
     line = (f"{members} member(s) to train: {rows:,} image passes in {precision}; "
             "every epoch line gives the ETA of the whole run")
-    if precision == "float32" and not any(flag in cpu_flags() for flag in BF16_CPU_FLAGS):
+    if precision == "float32" and resolve_precision("auto") == "float32":
         line += (" (this CPU reports neither amx_bf16 nor avx512_bf16: expect about 1.2x the "
                  "time of a CPU that has one)")
     return line
