@@ -22,7 +22,7 @@ from solution.config import Config
 from solution.data.competition import Competition, subset
 from solution.data.submission import make_submission, write_submission
 from solution.profiles import Profile
-from solution.reporting.member_count import member_count_table
+from solution.reporting.member_count import member_tables
 from solution.reporting.provenance import library_versions
 from solution.runfolder import RunFolder, mark_latest
 from solution.training.cv import CVResult, data_fingerprint, run_cv, run_id
@@ -181,8 +181,7 @@ def run_summary(cfg: Config, comp: Competition, profile: Profile, resolved: Reso
         "members": [{"fold": m.fold, "seed": m.seed, "accuracy": m.accuracy,
                      "train_seconds": round(m.seconds, 1), "reused": m.reused,
                      "model": str(m.model_path.relative_to(run.path))} for m in result.members],
-        "members_per_fold": member_count_table(run.path, comp.train_labels,
-                                               cfg.seeds_per_fold),
+        **member_tables(run.path, comp.train_labels, cfg.seeds_per_fold),
         "timings": {"wall_seconds": round(seconds, 1),
                     "train_seconds": round(sum(m.seconds for m in result.members), 1)},
         "submission": str(submission_path),

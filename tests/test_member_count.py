@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from solution.reporting.member_count import StoredMember, member_count_rows
+from solution.reporting.member_count import StoredMember, before_clean_oof, member_count_rows
 
 
 def _one_hot(classes: list[int], sure: float = 0.9) -> np.ndarray:
@@ -34,3 +34,18 @@ def test_rows_average_the_first_seeds_of_every_fold_never_the_best():
 
 def test_no_members_no_rows():
     assert member_count_rows([], np.array([1, 2])) == []
+
+
+def test_before_clean_averages_every_members_earlier_reading():
+    labels = np.array([0, 1, 2, 3])
+    members = [
+        StoredMember(0, 0, np.array([0, 1]), _one_hot([0, 1]), 1.0, _one_hot([0, 7], 0.9)),
+        StoredMember(0, 1, np.array([0, 1]), _one_hot([0, 1]), 1.0, _one_hot([0, 1], 0.6)),
+        StoredMember(1, 0, np.array([2, 3]), _one_hot([2, 3]), 1.0, _one_hot([5, 3])),
+    ]
+    # fold 0's row 1 stays wrong in the mean (0.9 for 7 against 0.6 for 1); fold 1's row 2 too
+    assert before_clean_oof(members, labels) == {"accuracy": 0.5, "errors": 2}
+    # one member without the earlier reading (a run without clean epochs): no figure at all
+    assert before_clean_oof([*members, StoredMember(1, 1, np.array([2, 3]),
+                                                    _one_hot([2, 3]), 1.0)], labels) is None
+    assert before_clean_oof([], labels) is None

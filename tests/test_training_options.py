@@ -86,7 +86,8 @@ def test_cosine_schedule_warms_up_then_decays_to_zero():
 
 @pytest.mark.parametrize("field, value", [("warmup", 30.0), ("schedule", "linear"),
                                           ("elastic", -1.0), ("second_round", "teacher"),
-                                          ("second_round_epochs", -1)])
+                                          ("second_round_epochs", -1), ("clean_epochs", -1),
+                                          ("clean_learning_rate", 0.0)])
 def test_new_fields_refuse_bad_values_by_name(field, value):
     with pytest.raises(ValueError, match=f"config field {field}="):
         Config(**{field: value})
@@ -169,6 +170,9 @@ def test_the_report_says_where_second_round_labels_came_from():
     assert "Trained in bfloat16" in text and "TTA" in text
     assert "24 epochs" in text and "8 more" in text and "pseudo-labels" in text
     assert "only from fold k's own first round" in text
+    clean = how_trained({"config": Config(clean_epochs=1).to_dict(),
+                         "before_clean_epochs": {"accuracy": 0.995, "errors": 210}})
+    assert "1 clean epoch(s)" in clean and "0.0001 to 0" in clean and "0.99500 (210 wrong)" in clean
     plain = how_trained({"config": Config().to_dict()})
     assert plain == "Trained in float32."
 
@@ -212,3 +216,60 @@ def test_member_rows_add_the_test_images_to_second_round_epochs():
     cfg = Config(epochs=3, second_round="distil", second_round_epochs=2, batch_size=100)
     assert member_rows(cfg, 1000, 500) == 3 * 800 + 2 * 1300
     assert member_rows(cfg.replace(second_round="off"), 1000, 500) == 3 * 800
+    assert member_rows(cfg.replace(clean_epochs=1), 1000, 500) == 4 * 800 + 2 * 1300
+
+
+# --- clean epochs -----------------------------------------------------------------------------
+
+def test_clean_epochs_go_on_without_the_warp_at_their_own_low_rate():
+    from solution.training.cv import clean_config
+
+    cfg = get_profile("default").apply(Config()).replace(clean_epochs=2, clean_learning_rate=5e-5)
+    clean = clean_config(cfg)
+    assert (clean.epochs, clean.schedule, clean.warmup, clean.learning_rate) == (
+        2, "cosine", 0.0, 5e-5)
+    assert (clean.rotation, clean.zoom, clean.shift, clean.elastic) == (0, 0, 0, 0)
+    assert (clean.second_round, clean.clean_epochs) == ("off", 0)
+    # the network is the member's own: nothing that shapes it changes
+    assert (clean.width, clean.dropout, clean.batch_size) == (cfg.width, cfg.dropout,
+                                                               cfg.batch_size)
+
+
+def test_clean_epochs_change_the_run_folder_only_when_there_are_some():
+    cfg = get_profile("default").apply(Config())
+    # off, its learning rate trains nothing: the folder (and its members) stay the same
+    assert cfg.replace(clean_learning_rate=3e-4).fingerprint() == cfg.fingerprint()
+    on = cfg.replace(clean_epochs=1)
+    assert on.fingerprint() != cfg.fingerprint()
+    assert on.replace(clean_learning_rate=3e-4).fingerprint() != on.fingerprint()
+
+
+def test_a_member_with_a_clean_epoch_keeps_its_reading_from_before_it(small_zip, tmp_path):
+    from solution.reporting.member_count import before_clean_oof, stored_members
+    from solution.runfolder import RunFolder
+
+    comp = load_competition(small_zip)
+    cfg = get_profile("smoke").apply(Config()).replace(epochs=1, second_round="distil",
+                                                        second_round_epochs=1, clean_epochs=1)
+    lines: list[str] = []
+    result = run_cv(cfg, comp, tmp_path / "run", folds=[0, 1], predict_test=False,
+                    log=lines.append)
+    run = RunFolder(tmp_path / "run")
+    info = json.loads(run.member(0, 0).info.read_text())
+    assert len(info["history"]["loss"]) == 3  # first round, second round, clean epoch
+    assert 0.0 <= info["before_clean_accuracy"] <= 1.0
+    assert sum(bool(re.search(r"epoch +\d+/", line)) for line in lines) == 6
+    stored = np.load(run.member(0, 0).probs)
+    before, after = stored["val_probs_before_clean"], stored["val_probs"]
+    assert before.shape == after.shape and not np.allclose(before, after)  # it trained
+    members = stored_members(run, 1)
+    oof = before_clean_oof(members, comp.train_labels)
+    right = []
+    for fold in (0, 1):
+        probs = np.load(run.member(fold, 0).probs)
+        right.append(probs["val_probs_before_clean"].argmax(1)
+                     == comp.train_labels[probs["val_index"]])
+    expected = np.concatenate(right)
+    assert oof is not None and oof["errors"] == int((~expected).sum())
+    assert oof["accuracy"] == pytest.approx(expected.mean())
+    assert result.covered.sum() == len(expected)

@@ -73,6 +73,9 @@ OPTIONS = (
     Option("one round without TTA", _one_round, against_current=True),
     Option("one round without TTA; 2 members per fold", _two_members, against_current=True),
     Option("one round with TTA; 2 members per fold", _two_members, tta=True, against_current=True),
+    # issue 21: the member ends on its training rows without the warp, at a low learning rate
+    Option("a last clean epoch at lr 1e-4", lambda cfg: cfg.replace(clean_epochs=1),
+           against_current=True),
 )
 
 

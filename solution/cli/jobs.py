@@ -75,6 +75,10 @@ def submit(data, train_csv, test_csv, sample_csv, profile, config_file, runs_dir
         click.echo(f"  first {row['members_per_fold']} member(s) of each fold: OOF "
                    f"{row['accuracy']:.5f} ({row['errors']} wrong, "
                    f"{row['train_seconds']:.0f}s of training)")
+    before = info.get("before_clean_epochs")
+    if before:
+        click.echo(f"  before the clean epochs: OOF {before['accuracy']:.5f} "
+                   f"({before['errors']} wrong)")
     click.echo(f"run folder: {Path(runs_dir) / info['run_id']}")
     click.echo(f"submission: {submission_path}")
 

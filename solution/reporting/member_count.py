@@ -1,4 +1,5 @@
-"""What each extra member per fold bought: the OOF accuracy of the first k seeds of every fold.
+"""What each extra member per fold bought: the OOF accuracy of the first k seeds of every fold;
+and what the members' clean epochs bought: the run's OOF from the readings stored before them.
 
 A run with several seeds per fold holds the answer to "is one more member worth its CPU
 minutes?" without training anything again: every member kept its own validation probabilities.
@@ -26,6 +27,7 @@ class StoredMember:
     val_index: np.ndarray  # (V,) rows of the run's training set
     val_probs: np.ndarray  # (V, 10)
     seconds: float  # its training time, as its .json recorded it when it was trained
+    before_clean: np.ndarray | None = None  # (V, 10) its reading before its clean epochs
 
 
 @dataclass(frozen=True)
@@ -72,12 +74,31 @@ def stored_members(run: RunFolder, seeds_per_fold: int) -> list[StoredMember]:
                 continue
             stored = np.load(files.probs)
             seconds = float(json.loads(files.info.read_text()).get("seconds", 0))
+            before = (stored["val_probs_before_clean"]
+                      if "val_probs_before_clean" in stored.files else None)
             members.append(StoredMember(fold, seed_index, stored["val_index"],
-                                        stored["val_probs"], seconds))
+                                        stored["val_probs"], seconds, before))
     return members
 
 
-def member_count_table(run_dir: Path, labels: np.ndarray, seeds_per_fold: int) -> list[dict]:
-    """run.json's `members_per_fold` rows; empty for a run of one seed per fold."""
-    rows = member_count_rows(stored_members(RunFolder(Path(run_dir)), seeds_per_fold), labels)
-    return [row.to_dict() for row in rows] if len(rows) > 1 else []
+def before_clean_oof(members: list[StoredMember], labels: np.ndarray) -> dict | None:
+    """The run's OOF (all its members averaged per fold) had every member stopped before its
+    clean epochs; None unless every member stored that reading."""
+    if not members or any(m.before_clean is None for m in members):
+        return None
+    by_fold: dict[int, list[StoredMember]] = {}
+    for member in members:
+        by_fold.setdefault(member.fold, []).append(member)
+    right = np.concatenate([
+        np.mean([m.before_clean for m in seeds], axis=0).argmax(1) == labels[seeds[0].val_index]
+        for seeds in by_fold.values()])
+    return {"accuracy": float(right.mean()), "errors": int((~right).sum())}
+
+
+def member_tables(run_dir: Path, labels: np.ndarray, seeds_per_fold: int) -> dict:
+    """run.json's `members_per_fold` rows (empty for a run of one seed per fold) and
+    `before_clean_epochs` (None for a run without clean epochs)."""
+    members = stored_members(RunFolder(Path(run_dir)), seeds_per_fold)
+    rows = member_count_rows(members, labels)
+    return {"members_per_fold": [row.to_dict() for row in rows] if len(rows) > 1 else [],
+            "before_clean_epochs": before_clean_oof(members, labels)}

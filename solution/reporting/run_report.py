@@ -192,6 +192,13 @@ def how_trained(info: dict) -> str:
             f"with {kind} from that same member's first round. Fold k's second round learns "
             "only from fold k's own first round, which never saw fold k's validation rows, so "
             "the out-of-fold accuracy above stays honest; no test label exists or is used.")
+    if cfg.get("clean_epochs"):
+        before = info.get("before_clean_epochs")
+        lines.append(
+            f"Each member ended with {cfg['clean_epochs']} clean epoch(s) on its fold's training "
+            f"rows without augmentation, from learning rate {cfg['clean_learning_rate']:g} to 0"
+            + (f"; before them the OOF accuracy was {before['accuracy']:.5f} "
+               f"({before['errors']} wrong)." if before else "."))
     return " ".join(lines)
 
 

@@ -99,7 +99,8 @@ def run_cv(cfg: Config, comp: Competition, run_dir: Path, *, folds: Sequence[int
     result = CVResult(oof, {})
     to_train = sum(not _done(run.member(f, s), cfg) for f in chosen
                    for s in range(cfg.seeds_per_fold))
-    clock = EpochClock(total_epochs=to_train * (cfg.epochs + cfg.second_round_epochs),
+    clock = EpochClock(total_epochs=to_train * (cfg.epochs + cfg.second_round_epochs
+                                                + cfg.clean_epochs),
                        total_rows=to_train * member_rows(cfg, len(comp.train_labels),
                                                          len(comp.test_images)))
     if log and to_train:
@@ -170,13 +171,22 @@ def _member(cfg: Config, comp: Competition, files: MemberFiles, fold: int, seed_
     else:
         model, history, extra = _two_rounds(cfg, comp, files, train_index, val_index, seed, fit,
                                             log)
+    before_clean = None
+    if cfg.clean_epochs:
+        before_clean = predict_probs(model, comp.train_images[val_index], cfg.tta)
+        extra["before_clean_accuracy"] = float(
+            np.mean(before_clean.argmax(1) == comp.train_labels[val_index]))
+        model, clean_history = fit(clean_config(cfg), comp.train_images[train_index],
+                                   comp.train_labels[train_index], seed=seed + CLEAN_SEED_OFFSET,
+                                   model=model)
+        history = _joined(history, clean_history)
     seconds = time.perf_counter() - started
     val_probs = predict_probs(model, comp.train_images[val_index], cfg.tta)
     test_probs = predict_probs(model, comp.test_images, cfg.tta) if predict_test else None
     accuracy = float(np.mean(val_probs.argmax(1) == comp.train_labels[val_index]))
     with atomic_path(model_path) as tmp:
         model.save(tmp)
-    _save_probs(probs_path, val_index, val_probs, test_probs)
+    _save_probs(probs_path, val_index, val_probs, test_probs, before_clean)
     write_json(info_path, {"fold": fold, "seed": seed, "accuracy": accuracy, "seconds": seconds,
                            "config_fingerprint": cfg.fingerprint(), "history": history,
                            "precision": current_precision(), **extra})
@@ -197,10 +207,10 @@ def work_line(members: int, rows: int, precision: str) -> str:
 
 def member_rows(cfg: Config, train_rows: int, test_rows: int) -> int:
     """Rows one member's epochs go through, for the run's ETA: its fold's training rows each
-    first-round epoch, and those plus the test images each second-round epoch."""
+    first-round and clean epoch, and those plus the test images each second-round epoch."""
     fold_rows = train_rows - train_rows // N_FOLDS
     second = 0 if cfg.second_round == "off" else cfg.second_round_epochs
-    return (cfg.epochs * _whole_batches(fold_rows, cfg.batch_size)
+    return ((cfg.epochs + cfg.clean_epochs) * _whole_batches(fold_rows, cfg.batch_size)
             + second * _whole_batches(fold_rows + test_rows, cfg.batch_size))
 
 
@@ -214,6 +224,17 @@ def second_round_config(cfg: Config) -> Config:
     return cfg.replace(epochs=cfg.second_round_epochs, schedule="cosine", warmup=0.0,
                        learning_rate=cfg.learning_rate / 2, second_round="off",
                        second_round_epochs=0)
+
+
+CLEAN_SEED_OFFSET = 700  # the clean epochs shuffle with the member's seed plus this
+
+
+def clean_config(cfg: Config) -> Config:
+    """The clean epochs go on from the last round's weights: the training rows without the warp,
+    a fresh cosine decay from `clean_learning_rate` (low: the weights only settle)."""
+    return cfg.replace(epochs=cfg.clean_epochs, schedule="cosine", warmup=0.0,
+                       learning_rate=cfg.clean_learning_rate, rotation=0.0, zoom=0.0, shift=0.0,
+                       elastic=0.0, second_round="off", second_round_epochs=0, clean_epochs=0)
 
 
 def second_round_targets(cfg: Config, train_labels: np.ndarray,
@@ -250,15 +271,26 @@ def _two_rounds(cfg: Config, comp: Competition, files: MemberFiles, train_index:
     model, second_history = fit(second_round_config(cfg),
                                 np.concatenate([images, comp.test_images]), targets,
                                 seed=seed + SEEDS_PER_FOLD_LIMIT // 2, model=model)
-    history = {key: first_history.get(key, []) + values for key, values in second_history.items()}
-    return model, history, {"first_round_accuracy": first_accuracy}
+    return model, _joined(first_history, second_history), {"first_round_accuracy": first_accuracy}
+
+
+History = dict[str, list[float]]
+
+
+def _joined(history: History, later: History) -> History:
+    """One history over a member's rounds (a resumed first round has none)."""
+    return {key: history.get(key, []) + values for key, values in later.items()}
 
 
 def _save_probs(path: Path, val_index: np.ndarray, val_probs: np.ndarray,
-                test_probs: np.ndarray | None) -> None:
+                test_probs: np.ndarray | None, before_clean: np.ndarray | None = None) -> None:
+    """The member's probabilities; `before_clean`: its validation reading before the clean
+    epochs, which the run's report compares with the final one."""
     arrays = {"val_index": val_index, "val_probs": val_probs}
     if test_probs is not None:
         arrays["test_probs"] = test_probs
+    if before_clean is not None:
+        arrays["val_probs_before_clean"] = before_clean
     with atomic_path(path) as tmp, open(tmp, "wb") as stream:
         np.savez(stream, **arrays)
 
