@@ -11,6 +11,7 @@ from solution.cli.common import (
     exits,
     log,
     options,
+    precision_option,
     run_option,
     runs_dir_option,
     threads_option,
@@ -101,3 +102,39 @@ def agreement(run_path, runs_dir, data, model) -> None:
     click.echo(f"edge {model} vs Keras ensemble on {figures['images']} test images: agreement "
                f"{figures['agreement']:.5f}, so accuracies differ by at most "
                f"{figures['max_accuracy_gap_pp']:.3f} pp")
+
+
+def _rates(_ctx, _param, value: str) -> tuple[float, ...]:
+    try:
+        rates = tuple(float(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        rates = ()
+    if not rates or min(rates) <= 0:
+        raise click.BadParameter(f"{value!r}: give learning rates > 0 joined by commas, "
+                                 "e.g. 1e-4,4e-4")
+    return rates
+
+
+@bench.command()
+@options(run_option, runs_dir_option, data_option, threads_option, precision_option,
+         click.option("--clean-lr", "clean_rates", default="1e-4", show_default=True,
+                      callback=_rates, help="Learning rates of the clean epoch, joined by commas."),
+         click.option("--teacher-seeds", type=click.IntRange(1), default=2, show_default=True,
+                      help="The student's teacher: the average of the fold's first N members."),
+         out_table_option)
+def levers(run_path, runs_dir, data, threads, precision, clean_rates, teacher_seeds,
+           out) -> None:
+    """Issue 21's late-stage levers (a clean epoch, a student distilled from the fold's first
+    members) on all 5 folds, trained on a one-round run's stored members."""
+    from solution.bench.levers import Screen, screen_levers, screen_table
+    from solution.data.competition import load_competition
+    from solution.reporting.tables import emit_table
+    from solution.runfolder import RunFolder
+    from solution.training.fit import configure_tensorflow
+
+    with exits():
+        run = RunFolder.chosen(run_path, runs_dir)
+        comp = load_competition(data)
+        configure_tensorflow(threads, precision)
+        rows = screen_levers(run, comp, Screen(clean_rates, teacher_seeds), log=log)
+        emit_table(screen_table(rows).markdown(), out)
