@@ -21,6 +21,7 @@ from export.run import Member, Run
 from export.settings import ExportSettings
 from solution.config import PRUNABLE, Config
 from solution.models.cnn import count_macs
+from solution.training.cv import CLEAN_SEED_OFFSET, clean_config, joined_history
 from solution.training.fit import fit_member, predict_probs
 from solution.training.precision import float32_copy
 
@@ -109,12 +110,9 @@ def _prepare(run: Run, member: Member, model: keras.Model, plan: PrunePlan | Non
                                     min(settings.recalibration_images, len(train_index)),
                                     settings.seed)
         recalibrate_batch_norm(pruned, sample)
-    tune_cfg = pruned_cfg.replace(epochs=settings.finetune_epochs, schedule="exponential",
-                                  warmup=0.0, learning_rate=settings.finetune_lr,
-                                  lr_decay=settings.finetune_lr_decay)
-    pruned, _ = fit_member(tune_cfg, run.images[train_index], run.labels[train_index],
-                           val_images, val_labels, seed=settings.seed + member.seed,
-                           model=pruned)  # member.seed is already distinct per fold and seed
+    pruned, _ = finetune_pruned(pruned, pruned_cfg, run.images[train_index],
+                                run.labels[train_index], val_images, val_labels, settings,
+                                seed=settings.seed + member.seed)  # distinct per fold and seed
     probs = predict_probs(pruned, val_images)
     acc = _accuracy(probs, val_labels)
     drop = 100.0 * (base_acc - acc)
@@ -133,6 +131,26 @@ def _prepare(run: Run, member: Member, model: keras.Model, plan: PrunePlan | Non
     if log:
         log(f"{member.name}: {note} ({seconds:.0f}s)")
     return result
+
+
+def finetune_pruned(pruned: keras.Model, pruned_cfg: Config, images: np.ndarray,
+                    labels: np.ndarray, val_images: np.ndarray, val_labels: np.ndarray,
+                    settings: ExportSettings, seed: int,
+                    ) -> tuple[keras.Model, dict[str, list[float]]]:
+    """A few augmented epochs from a rate above the trained schedule's last one, then the
+    member's own clean epochs where it had some, so the pruned copy ends its training the way
+    the member did (a warped last epoch would undo what the clean ones bought)."""
+    tune_cfg = pruned_cfg.replace(epochs=settings.finetune_epochs, schedule="exponential",
+                                  warmup=0.0, learning_rate=settings.finetune_lr,
+                                  lr_decay=settings.finetune_lr_decay)
+    pruned, history = fit_member(tune_cfg, images, labels, val_images, val_labels, seed=seed,
+                                 model=pruned)
+    if pruned_cfg.clean_epochs:
+        pruned, clean_history = fit_member(clean_config(pruned_cfg), images, labels, val_images,
+                                           val_labels, seed=seed + CLEAN_SEED_OFFSET,
+                                           model=pruned)
+        history = joined_history(history, clean_history)
+    return pruned, history
 
 
 def keep_ensemble_accuracy(run: Run, prepared: list[PreparedMember], settings: ExportSettings,

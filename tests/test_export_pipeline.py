@@ -312,3 +312,19 @@ def test_cli_refuses_a_bad_members_per_fold_in_one_line(value, tmp_path):
                                                "--members-per-fold", value])
     assert result.exit_code == 2
     assert "--members-per-fold" in result.output and "whole number >= 1, or all" in result.output
+
+
+@pytest.mark.parametrize("clean_epochs", [0, 1])
+def test_a_pruned_member_ends_its_fine_tune_the_way_the_member_ended(clean_epochs, small_frames):
+    from export.members import finetune_pruned
+    from solution.config import Config
+    from solution.models.zoo import create_model
+
+    train, _ = small_frames
+    images = train.iloc[:, 1:].to_numpy(np.uint8).reshape(-1, 28, 28)
+    labels = train["label"].to_numpy()
+    cfg = Config(width=4, head_width=8, batch_size=32, clean_epochs=clean_epochs)
+    model, history = finetune_pruned(create_model(cfg), cfg, images[:64], labels[:64],
+                                     images[64:96], labels[64:96], FAST, seed=3)
+    # the augmented fine-tune's epochs, then the member's clean epochs
+    assert len(history["loss"]) == FAST.finetune_epochs + clean_epochs

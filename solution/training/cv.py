@@ -179,7 +179,7 @@ def _member(cfg: Config, comp: Competition, files: MemberFiles, fold: int, seed_
         model, clean_history = fit(clean_config(cfg), comp.train_images[train_index],
                                    comp.train_labels[train_index], seed=seed + CLEAN_SEED_OFFSET,
                                    model=model)
-        history = _joined(history, clean_history)
+        history = joined_history(history, clean_history)
     seconds = time.perf_counter() - started
     val_probs = predict_probs(model, comp.train_images[val_index], cfg.tta)
     test_probs = predict_probs(model, comp.test_images, cfg.tta) if predict_test else None
@@ -271,13 +271,14 @@ def _two_rounds(cfg: Config, comp: Competition, files: MemberFiles, train_index:
     model, second_history = fit(second_round_config(cfg),
                                 np.concatenate([images, comp.test_images]), targets,
                                 seed=seed + SEEDS_PER_FOLD_LIMIT // 2, model=model)
-    return model, _joined(first_history, second_history), {"first_round_accuracy": first_accuracy}
+    history = joined_history(first_history, second_history)
+    return model, history, {"first_round_accuracy": first_accuracy}
 
 
 History = dict[str, list[float]]
 
 
-def _joined(history: History, later: History) -> History:
+def joined_history(history: History, later: History) -> History:
     """One history over a member's rounds (a resumed first round has none)."""
     return {key: history.get(key, []) + values for key, values in later.items()}
 
