@@ -328,3 +328,4 @@ def test_a_pruned_member_ends_its_fine_tune_the_way_the_member_ended(clean_epoch
                                      images[64:96], labels[64:96], FAST, seed=3)
     # the augmented fine-tune's epochs, then the member's clean epochs
     assert len(history["loss"]) == FAST.finetune_epochs + clean_epochs
+    assert model.predict(images[96:100, ..., None] / 255.0, verbose=0).shape == (4, 10)
