@@ -46,7 +46,9 @@ PROFILES: dict[str, Profile] = {
     # distillation second round (pseudo-labels within 2 images of it) and TTA. The time 3/4
     # width saves buys 24 + 8 epochs instead of 16 + 5: about 1.5x the previous default's
     # training compute. Issue 21 measured spending the second round's and TTA's compute on a
-    # second member per fold instead, on all 5 folds: no better, at 1.2x the time (README).
+    # second member per fold instead, on all 5 folds: no better, at 1.2x the time (README);
+    # then a clean last epoch and a second round taught by the fold's two members (`make
+    # levers`): no gain for a distilled member, so neither is part of the default.
     "default": Profile(
         "default",
         overrides=dict(width=24, epochs=24, batch_size=128, schedule="cosine", warmup=1.0,
