@@ -37,7 +37,7 @@ def two_seed_run(tmp_path_factory, small_zip) -> Path:
 def test_the_screen_measures_each_lever_on_every_fold_and_resumes(two_seed_run, small_zip):
     table = two_seed_run.parent.parent / "levers.md"
     args = ("bench", "levers", "--run", str(two_seed_run), "--data", str(small_zip),
-            "--precision", "float32", "--out", str(table))
+            "--precision", "float32", "--distil-epochs", "1", "--out", str(table))
     result = _invoke(*args)
     assert result.exit_code == 0, result.output
     lines = table.read_text().splitlines()
@@ -51,6 +51,7 @@ def test_the_screen_measures_each_lever_on_every_fold_and_resumes(two_seed_run, 
     student = "seed 0 distilled from the fold's first 2 member(s)"
     assert (student, "1", "no") in rows and (f"{student}, with seeds 1+ as trained", "2",
                                              "yes") in rows
+    assert (f"{student}, with seeds 1+ as trained", "1", "no") not in rows  # the student row
     assert (f"{student}, + a clean epoch at lr 0.0001", "1", "no") in rows
     # the as-trained row without TTA is the run's own OOF of its first seeds
     info = json.loads((two_seed_run / "run.json").read_text())
@@ -67,7 +68,7 @@ def test_the_screen_measures_each_lever_on_every_fold_and_resumes(two_seed_run, 
     assert {p: p.stat().st_mtime_ns for p in cache.glob("*.npz")} == stamps
     assert table.read_text().splitlines() == lines
     # the student learned: its validation reading differs from seed 0's first round
-    taught = np.load(cache / "fold0_student2.npz")["plain"]
+    taught = np.load(cache / "fold0_student2_distil1.npz")["plain"]
     assert not np.allclose(taught, np.load(cache / "fold0_seed0_as_trained.npz")["plain"])
 
 

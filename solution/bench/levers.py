@@ -53,7 +53,7 @@ class Screen:
 
     clean_rates: tuple[float, ...] = (1e-4,)
     teacher_seeds: int = 2
-    distil_epochs: int = 8  # the default profile's second round
+    distil_epochs: int = 8  # the default profile's second round; part of the cache's names
     base_seed: int = 0
 
 
@@ -65,15 +65,17 @@ def screen_levers(run: RunFolder, comp: Competition, screen: Screen,
     # (lever, tta) -> per fold, per member: validation probabilities; and seconds per lever
     found: dict[tuple[str, bool], list[list[np.ndarray]]] = {}
     seconds: dict[str, float] = {}
+    first_k: dict[str, int] = {}  # the fewest members per fold a lever's rows start from
     for fold in range(N_FOLDS):
-        for lever, members, spent in _fold_levers(run, cfg, comp, screen, fold, splits[fold],
-                                                  log):
+        for lever, members, spent, fewest in _fold_levers(run, cfg, comp, screen, fold,
+                                                          splits[fold], log):
             seconds[lever] = seconds.get(lever, 0.0) + spent
+            first_k[lever] = fewest
             for tta, probs in members.items():
                 found.setdefault((lever, tta), [[] for _ in range(N_FOLDS)])[fold] = probs
     rows = []
     for (lever, tta), per_fold in found.items():
-        for k in range(1, min(len(m) for m in per_fold) + 1):
+        for k in range(first_k[lever], min(len(m) for m in per_fold) + 1):
             right = np.concatenate([
                 np.mean(members[:k], axis=0).argmax(1) == labels[splits[fold][1]]
                 for fold, members in enumerate(per_fold)])
@@ -101,8 +103,9 @@ Readings = dict[bool, np.ndarray]  # TTA off / on -> validation probabilities
 
 def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen, fold: int,
                  split: tuple[np.ndarray, np.ndarray], log: Log | None,
-                 ) -> Iterator[tuple[str, dict[bool, list[np.ndarray]], float]]:
-    """(lever, {tta: its members' probabilities}, seconds) for one fold, each stage cached."""
+                 ) -> Iterator[tuple[str, dict[bool, list[np.ndarray]], float, int]]:
+    """(lever, {tta: its members' probabilities}, seconds, the fewest members per fold its rows
+    average) for one fold, each stage cached."""
     import keras
 
     train_index, val_index = split
@@ -140,7 +143,7 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
     seeds = range(cfg.seeds_per_fold)
     base = [cached(f"fold{fold}_seed{s}_as_trained", lambda s=s: (member(s), 0.0))
             for s in seeds]
-    yield "as trained", _by_tta(base), 0.0
+    yield "as trained", _by_tta(base), 0.0, 1
     for rate in screen.clean_rates:
         clean = clean_config(cfg.replace(clean_epochs=1, clean_learning_rate=rate))
         done = [cached(f"fold{fold}_seed{s}_clean{rate:g}",
@@ -148,15 +151,17 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
                            c, member(s), train_images, train_labels,
                            member_seed(screen.base_seed, fold, s) + CLEAN_SEED_OFFSET))
                 for s in seeds]
-        yield f"+ a clean epoch at lr {rate:g}", _by_tta(done), sum(t for _, t in done)
+        yield f"+ a clean epoch at lr {rate:g}", _by_tta(done), sum(t for _, t in done), 1
     # the default's second round, distilled from the average of the fold's first T members'
     # TTA readings of the test images (T = 1: the default itself)
     teacher_seeds = screen.teacher_seeds
     seed0 = member_seed(screen.base_seed, fold, 0)
     distil = cfg.replace(second_round="distil", second_round_epochs=screen.distil_epochs)
-    student_path = cache / f"fold{fold}_student{teacher_seeds}.keras"
+    student = f"fold{fold}_student{teacher_seeds}" + (
+        f"_distil{screen.distil_epochs}" if screen.distil_epochs != Screen.distil_epochs else "")
+    student_path = cache / f"{student}.keras"
 
-    def student():
+    def taught_student():
         teachers = [member(s) for s in range(teacher_seeds)]
         teacher = np.mean([predict_probs(m, comp.test_images, tta=True) for m in teachers], 0)
         targets = second_round_targets(distil, train_labels, teacher)
@@ -168,18 +173,18 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
         return model, spent
 
     name = f"seed 0 distilled from the fold's first {teacher_seeds} member(s)"
-    taught, spent = cached(f"fold{fold}_student{teacher_seeds}", student)
-    yield name, {tta: [probs] for tta, probs in taught.items()}, spent
+    taught, spent = cached(student, taught_student)
+    yield name, {tta: [probs] for tta, probs in taught.items()}, spent, 1
     yield f"{name}, with seeds 1+ as trained", {
-        tta: [probs, *(b[tta] for b, _ in base[1:])] for tta, probs in taught.items()}, spent
+        tta: [probs, *(b[tta] for b, _ in base[1:])] for tta, probs in taught.items()}, spent, 2
     rate = screen.clean_rates[0]
     clean = clean_config(cfg.replace(clean_epochs=1, clean_learning_rate=rate))
     polished, extra = cached(
-        f"fold{fold}_student{teacher_seeds}_clean{rate:g}",
+        f"{student}_clean{rate:g}",
         lambda: trained(clean, keras.models.load_model(student_path), train_images,
                         train_labels, seed0 + CLEAN_SEED_OFFSET))
     yield f"{name}, + a clean epoch at lr {rate:g}", {
-        tta: [probs] for tta, probs in polished.items()}, spent + extra
+        tta: [probs] for tta, probs in polished.items()}, spent + extra, 1
 
 
 def _by_tta(done: Sequence[tuple[Readings, float]]) -> dict[bool, list[np.ndarray]]:

@@ -121,9 +121,12 @@ def _rates(_ctx, _param, value: str) -> tuple[float, ...]:
                       callback=_rates, help="Learning rates of the clean epoch, joined by commas."),
          click.option("--teacher-seeds", type=click.IntRange(1), default=2, show_default=True,
                       help="The student's teacher: the average of the fold's first N members."),
+         click.option("--distil-epochs", type=click.IntRange(1), default=8, show_default=True,
+                      help="Epochs of the student's distillation round (the default profile's "
+                           "second round)."),
          out_table_option)
 def levers(run_path, runs_dir, data, threads, precision, clean_rates, teacher_seeds,
-           out) -> None:
+           distil_epochs, out) -> None:
     """Issue 21's late-stage levers (a clean epoch, a student distilled from the fold's first
     members) on all 5 folds, trained on a one-round run's stored members."""
     from solution.bench.levers import Screen, screen_levers, screen_table
@@ -136,5 +139,6 @@ def levers(run_path, runs_dir, data, threads, precision, clean_rates, teacher_se
         run = RunFolder.chosen(run_path, runs_dir)
         comp = load_competition(data)
         configure_tensorflow(threads, precision)
-        rows = screen_levers(run, comp, Screen(clean_rates, teacher_seeds), log=log)
+        rows = screen_levers(run, comp, Screen(clean_rates, teacher_seeds, distil_epochs),
+                             log=log)
         emit_table(screen_table(rows).markdown(), out)
