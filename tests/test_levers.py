@@ -52,6 +52,13 @@ def test_the_screen_measures_each_lever_on_every_fold_and_resumes(two_seed_run, 
     assert (student, "1", "no") in rows and (f"{student}, with seeds 1+ as trained", "2",
                                              "yes") in rows
     assert (f"{student}, with seeds 1+ as trained", "1", "no") not in rows  # the student row
+
+    def seconds(lever: str, members: str) -> float:
+        return float(rows[(lever, members, "no")].strip("|").split("|")[5])
+
+    # a row's seconds are its averaged members' stages: two clean epochs cost more than one
+    clean = "+ a clean epoch at lr 0.0001"
+    assert seconds(clean, "2") > seconds(clean, "1") > 0 == seconds("as trained", "2")
     assert (f"{student}, + a clean epoch at lr 0.0001", "1", "no") in rows
     # the as-trained row without TTA is the run's own OOF of its first seeds
     info = json.loads((two_seed_run / "run.json").read_text())

@@ -44,7 +44,7 @@ class ScreenRow:
     tta: bool
     accuracy: float
     errors: int
-    seconds: float  # training the lever's stage took, over all folds (0: nothing trained)
+    seconds: float  # the averaged members' stage of this lever took, over all folds (0: none)
 
 
 @dataclass(frozen=True)
@@ -64,12 +64,12 @@ def screen_levers(run: RunFolder, comp: Competition, screen: Screen,
     splits = stratified_folds(labels)
     # (lever, tta) -> per fold, per member: validation probabilities; and seconds per lever
     found: dict[tuple[str, bool], list[list[np.ndarray]]] = {}
-    seconds: dict[str, float] = {}
+    seconds: dict[str, np.ndarray] = {}  # per member index, summed over the folds
     first_k: dict[str, int] = {}  # the fewest members per fold a lever's rows start from
     for fold in range(N_FOLDS):
         for lever, members, spent, fewest in _fold_levers(run, cfg, comp, screen, fold,
                                                           splits[fold], log):
-            seconds[lever] = seconds.get(lever, 0.0) + spent
+            seconds[lever] = seconds.get(lever, 0.0) + np.asarray(spent, float)
             first_k[lever] = fewest
             for tta, probs in members.items():
                 found.setdefault((lever, tta), [[] for _ in range(N_FOLDS)])[fold] = probs
@@ -80,7 +80,7 @@ def screen_levers(run: RunFolder, comp: Competition, screen: Screen,
                 np.mean(members[:k], axis=0).argmax(1) == labels[splits[fold][1]]
                 for fold, members in enumerate(per_fold)])
             rows.append(ScreenRow(lever, k, tta, float(right.mean()), int((~right).sum()),
-                                  seconds.get(lever, 0.0)))
+                                  float(seconds[lever][:k].sum())))
     return rows
 
 
@@ -103,9 +103,9 @@ Readings = dict[bool, np.ndarray]  # TTA off / on -> validation probabilities
 
 def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen, fold: int,
                  split: tuple[np.ndarray, np.ndarray], log: Log | None,
-                 ) -> Iterator[tuple[str, dict[bool, list[np.ndarray]], float, int]]:
-    """(lever, {tta: its members' probabilities}, seconds, the fewest members per fold its rows
-    average) for one fold, each stage cached."""
+                 ) -> Iterator[tuple[str, dict[bool, list[np.ndarray]], list[float], int]]:
+    """(lever, {tta: its members' probabilities}, each member's stage seconds, the fewest
+    members per fold its rows average) for one fold, each stage cached."""
     import keras
 
     train_index, val_index = split
@@ -143,7 +143,7 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
     seeds = range(cfg.seeds_per_fold)
     base = [cached(f"fold{fold}_seed{s}_as_trained", lambda s=s: (member(s), 0.0))
             for s in seeds]
-    yield "as trained", _by_tta(base), 0.0, 1
+    yield "as trained", _by_tta(base), [0.0] * len(base), 1
     for rate in screen.clean_rates:
         clean = clean_config(cfg.replace(clean_epochs=1, clean_learning_rate=rate))
         done = [cached(f"fold{fold}_seed{s}_clean{rate:g}",
@@ -151,7 +151,7 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
                            c, member(s), train_images, train_labels,
                            member_seed(screen.base_seed, fold, s) + CLEAN_SEED_OFFSET))
                 for s in seeds]
-        yield f"+ a clean epoch at lr {rate:g}", _by_tta(done), sum(t for _, t in done), 1
+        yield f"+ a clean epoch at lr {rate:g}", _by_tta(done), [t for _, t in done], 1
     # the default's second round, distilled from the average of the fold's first T members'
     # TTA readings of the test images (T = 1: the default itself)
     teacher_seeds = screen.teacher_seeds
@@ -174,9 +174,10 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
 
     name = f"seed 0 distilled from the fold's first {teacher_seeds} member(s)"
     taught, spent = cached(student, taught_student)
-    yield name, {tta: [probs] for tta, probs in taught.items()}, spent, 1
+    yield name, {tta: [probs] for tta, probs in taught.items()}, [spent], 1
     yield f"{name}, with seeds 1+ as trained", {
-        tta: [probs, *(b[tta] for b, _ in base[1:])] for tta, probs in taught.items()}, spent, 2
+        tta: [probs, *(b[tta] for b, _ in base[1:])] for tta, probs in taught.items()}, \
+        [spent] + [0.0] * (len(base) - 1), 2
     rate = screen.clean_rates[0]
     clean = clean_config(cfg.replace(clean_epochs=1, clean_learning_rate=rate))
     polished, extra = cached(
@@ -184,7 +185,7 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
         lambda: trained(clean, keras.models.load_model(student_path), train_images,
                         train_labels, seed0 + CLEAN_SEED_OFFSET))
     yield f"{name}, + a clean epoch at lr {rate:g}", {
-        tta: [probs] for tta, probs in polished.items()}, spent + extra, 1
+        tta: [probs] for tta, probs in polished.items()}, [spent + extra], 1
 
 
 def _by_tta(done: Sequence[tuple[Readings, float]]) -> dict[bool, list[np.ndarray]]:
