@@ -44,9 +44,7 @@ class MemberCountRow:
 
 def member_count_rows(members: list[StoredMember], labels: np.ndarray) -> list[MemberCountRow]:
     """One row per k = 1 .. the fewest seeds any fold has: its first k seeds averaged."""
-    by_fold: dict[int, list[StoredMember]] = {}
-    for member in sorted(members, key=lambda m: (m.fold, m.seed_index)):
-        by_fold.setdefault(member.fold, []).append(member)
+    by_fold = _by_fold(members)
     if not by_fold:
         return []
     rows = []
@@ -60,6 +58,14 @@ def member_count_rows(members: list[StoredMember], labels: np.ndarray) -> list[M
         right = np.concatenate(predicted) == np.concatenate(truth)
         rows.append(MemberCountRow(k, float(right.mean()), int((~right).sum()), seconds))
     return rows
+
+
+def _by_fold(members: list[StoredMember]) -> dict[int, list[StoredMember]]:
+    """Each fold's members in seed order."""
+    by_fold: dict[int, list[StoredMember]] = {}
+    for member in sorted(members, key=lambda m: (m.fold, m.seed_index)):
+        by_fold.setdefault(member.fold, []).append(member)
+    return by_fold
 
 
 def stored_members(run: RunFolder, seeds_per_fold: int) -> list[StoredMember]:
@@ -86,12 +92,9 @@ def before_clean_oof(members: list[StoredMember], labels: np.ndarray) -> dict | 
     clean epochs; None unless every member stored that reading."""
     if not members or any(m.before_clean is None for m in members):
         return None
-    by_fold: dict[int, list[StoredMember]] = {}
-    for member in members:
-        by_fold.setdefault(member.fold, []).append(member)
     right = np.concatenate([
         np.mean([m.before_clean for m in seeds], axis=0).argmax(1) == labels[seeds[0].val_index]
-        for seeds in by_fold.values()])
+        for seeds in _by_fold(members).values()])
     return {"accuracy": float(right.mean()), "errors": int((~right).sum())}
 
 
