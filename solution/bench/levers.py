@@ -144,8 +144,9 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
     base = [cached(f"fold{fold}_seed{s}_as_trained", lambda s=s: (member(s), 0.0))
             for s in seeds]
     yield "as trained", _by_tta(base), [0.0] * len(base), 1
-    for rate in screen.clean_rates:
-        clean = clean_config(cfg.replace(clean_epochs=1, clean_learning_rate=rate))
+    cleans = {rate: clean_config(cfg.replace(clean_epochs=1, clean_learning_rate=rate))
+              for rate in screen.clean_rates}
+    for rate, clean in cleans.items():
         done = [cached(f"fold{fold}_seed{s}_clean{rate:g}",
                        lambda s=s, c=clean: trained(
                            c, member(s), train_images, train_labels,
@@ -179,7 +180,7 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
         tta: [probs, *(b[tta] for b, _ in base[1:])] for tta, probs in taught.items()}, \
         [spent] + [0.0] * (len(base) - 1), 2
     rate = screen.clean_rates[0]
-    clean = clean_config(cfg.replace(clean_epochs=1, clean_learning_rate=rate))
+    clean = cleans[rate]
     polished, extra = cached(
         f"{student}_clean{rate:g}",
         lambda: trained(clean, keras.models.load_model(student_path), train_images,
