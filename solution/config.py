@@ -16,6 +16,7 @@ Downsample = Literal["strided", "pool"]
 Head = Literal["conv", "dense"]
 Schedule = Literal["exponential", "cosine"]
 SecondRound = Literal["off", "pseudo", "distil"]
+Teacher = Literal["member", "fold"]
 # Networks of the zoo (`solution.models.zoo`); listed here so a Config validates without TensorFlow.
 ARCHS = ("cnn", "m3", "m5", "m7", "lenet5", "mlp512", "mlp1024")
 # An et al. 2020's simple CNNs: (kernel, conv widths); `channels` may narrow them (pruning).
@@ -71,6 +72,11 @@ class Config:
     # them, so fold k only ever learns from fold k's member, which never saw fold k's rows ---
     second_round: SecondRound = "off"
     second_round_epochs: int = 0  # epochs of the second round (cosine from learning_rate / 2)
+    # who labels the test images for round two: the member's own first round, or the mean of all
+    # the fold's first rounds (issue 21: a better teacher, still blind to the fold's rows)
+    second_round_teacher: Teacher = "member"
+    second_round_seeds: int = 0  # members per fold that get round two (0: all); the rest stay
+    # first rounds, so a fold can average a student with a differently seeded network
     # --- clean epochs: the member ends on its fold's training rows as they are, without the
     # warp, at a low learning rate decaying to 0, so it last learns the digits as it will read
     # them (issue 21: +8 images of 42,000 per first-round member at 1e-4) ---
@@ -104,6 +110,13 @@ class Config:
                self.second_round, "unknown; choose off, pseudo or distil")
         _check(self.second_round_epochs >= (self.second_round != "off"), "second_round_epochs",
                self.second_round_epochs, "must be >= 1 when second_round is on, else >= 0")
+        _check(self.second_round_teacher in ("member", "fold"), "second_round_teacher",
+               self.second_round_teacher, "unknown; choose member or fold")
+        _check(self.second_round_teacher == "member" or self.second_round != "off",
+               "second_round_teacher", self.second_round_teacher,
+               "fold needs a second round (second_round pseudo or distil)")
+        _check(self.second_round_seeds >= 0, "second_round_seeds", self.second_round_seeds,
+               "must be >= 0 (0: every member of a fold)")
         _check(self.clean_epochs >= 0, "clean_epochs", self.clean_epochs, "must be >= 0")
         _check(self.clean_learning_rate > 0, "clean_learning_rate", self.clean_learning_rate,
                "must be > 0")
@@ -166,17 +179,25 @@ class Config:
         from solution.models.zoo import fields_read  # the zoo imports this module
 
         # Members are seeded per (fold, seed index) whatever their count, so a run with more
-        # seeds per fold shares the folder of one with fewer and trains only the new members.
-        data = {**self.to_dict(), "seeds_per_fold": 1}
+        # seeds per fold shares the folder of one with fewer and trains only the new members;
+        # not so where the fold's first rounds teach every second round.
+        data = self.to_dict()
+        if self.second_round_teacher == "member":
+            data["seeds_per_fold"] = 1
+        defaults = Config()
         hashed = [name for name in fields_read(self.arch)
-                  if not (name in UNHASHED_WHEN_OFF and self.clean_epochs == 0)]
+                  if not (name in UNHASHED_WHEN_OFF and self.clean_epochs == 0)
+                  and not (name in UNHASHED_AT_DEFAULT
+                           and data[name] == getattr(defaults, name))]
         blob = json.dumps({name: data[name] for name in hashed}, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:10]
 
 
 # Fields added after run folders were named by the hash: left out of it while they train
-# nothing, so the folders (and the members in them) of configurations without them keep their names.
+# nothing (clean epochs off) or change nothing (at their defaults), so the folders (and the
+# members in them) of configurations without them keep their names.
 UNHASHED_WHEN_OFF = ("clean_epochs", "clean_learning_rate")
+UNHASHED_AT_DEFAULT = ("second_round_teacher", "second_round_seeds")
 
 
 def _check(ok: bool, name: str, value: object, message: str) -> None:

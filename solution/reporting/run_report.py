@@ -186,11 +186,20 @@ def how_trained(info: dict) -> str:
     if cfg.get("second_round", "off") != "off":
         kind = ("pseudo-labels (its argmax)" if cfg["second_round"] == "pseudo"
                 else "distilled soft labels (its probabilities)")
+        seeds = cfg.get("seeds_per_fold", 1)
+        students = cfg.get("second_round_seeds", 0)
+        fold_teacher = cfg.get("second_round_teacher", "member") == "fold"
+        who = ("Each member trained" if not 0 < students < seeds else
+               f"Of the {seeds} members per fold, the first {students} trained")
+        teacher = (f"the mean of the fold's {seeds} first rounds" if fold_teacher
+                   else "that same member's first round")
         lines.append(
-            f"Each member trained in two rounds: {cfg['epochs']} epochs on its fold's training "
+            f"{who} in two rounds: {cfg['epochs']} epochs on its fold's training "
             f"rows, then {cfg['second_round_epochs']} more on those rows plus every test image "
-            f"with {kind} from that same member's first round. Fold k's second round learns "
-            "only from fold k's own first round, which never saw fold k's validation rows, so "
+            f"with {kind} from {teacher}"
+            + ("; the others are their first rounds" if 0 < students < seeds else "")
+            + ". Fold k's second round learns only from fold k's own first round"
+            + ("s" if fold_teacher else "") + ", which never saw fold k's validation rows, so "
             "the out-of-fold accuracy above stays honest; no test label exists or is used.")
     if cfg.get("clean_epochs"):
         before = info.get("before_clean_epochs")

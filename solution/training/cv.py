@@ -29,6 +29,17 @@ from solution.training.folds import N_FOLDS, stratified_folds
 from solution.training.precision import current_precision, resolve_precision
 
 FoldHook = Callable[[int, float, float], None]  # (fold, fold accuracy, running CV accuracy)
+History = dict[str, list[float]]
+
+
+@dataclass
+class FirstRound:
+    """A two-round member's first round, wherever it came from."""
+
+    model: Any
+    history: History  # empty when resumed from an interrupted run's saved network
+    seconds: float  # its training time (0 when resumed: not recorded)
+    source: str  # "trained", "resumed" or the one-round run member it was taken from
 
 
 @dataclass
@@ -97,24 +108,30 @@ def run_cv(cfg: Config, comp: Competition, run_dir: Path, *, folds: Sequence[int
     oof = np.full((len(comp.train_labels), NUM_CLASSES), np.nan, np.float32)
     test_sum = np.zeros((len(comp.test_images), NUM_CLASSES), np.float64)
     result = CVResult(oof, {})
-    to_train = sum(not _done(run.member(f, s), cfg) for f in chosen
-                   for s in range(cfg.seeds_per_fold))
-    clock = EpochClock(total_epochs=to_train * (cfg.epochs + cfg.second_round_epochs
-                                                + cfg.clean_epochs),
-                       total_rows=to_train * member_rows(cfg, len(comp.train_labels),
-                                                         len(comp.test_images)))
+    shared = one_round_run(cfg, comp, run)
+    work = [_member_work(cfg, run, shared, f, s, len(comp.train_labels), len(comp.test_images))
+            for f in chosen for s in range(cfg.seeds_per_fold)]
+    to_train = sum(rows > 0 for _, rows in work)
+    clock = EpochClock(total_epochs=sum(epochs for epochs, _ in work),
+                       total_rows=sum(rows for _, rows in work))
     if log and to_train:
         log(work_line(to_train, clock.total_rows, current_precision()))
     for fold in chosen:
         train_index, val_index = splits[fold]
         val_sum = np.zeros((len(val_index), NUM_CLASSES), np.float64)
+        fit = partial(fit_member, val_images=comp.train_images[val_index],
+                      val_labels=comp.train_labels[val_index], clock=clock, log=log)
+        teacher, firsts = _fold_teacher(cfg, comp, run, shared, fold, train_index, base_seed,
+                                        fit, log)
         for seed_index in range(cfg.seeds_per_fold):
             seed = member_seed(base_seed, fold, seed_index)
             member, val_probs, test_probs = _member(
                 cfg, comp, run.member(fold, seed_index), fold, seed_index, seed, train_index,
-                val_index,
-                predict_test, clock, log,
-                member_callbacks(fold, seed_index) if member_callbacks else [])
+                val_index, predict_test, log,
+                partial(fit, label=f"fold {fold + 1}/{N_FOLDS} seed {seed_index + 1}/"
+                        f"{cfg.seeds_per_fold}",
+                        callbacks=member_callbacks(fold, seed_index) if member_callbacks else []),
+                _shared_member(shared, fold, seed_index), teacher, firsts.get(seed_index))
             result.members.append(member)
             val_sum += val_probs
             if predict_test:
@@ -145,7 +162,8 @@ def _done(files: MemberFiles, cfg: Config) -> bool:
 
 def _member(cfg: Config, comp: Competition, files: MemberFiles, fold: int, seed_index: int,
             seed: int, train_index: np.ndarray, val_index: np.ndarray, predict_test: bool,
-            clock: EpochClock, log: Log | None, callbacks: list[Any],
+            log: Log | None, fit: Callable[..., Any], shared: MemberFiles | None,
+            teacher: np.ndarray | None, first: FirstRound | None,
             ) -> tuple[MemberResult, np.ndarray, np.ndarray | None]:
     model_path, probs_path, info_path = files.model, files.probs, files.info
     label = f"fold {fold + 1}/{N_FOLDS} seed {seed_index + 1}/{cfg.seeds_per_fold}"
@@ -161,26 +179,29 @@ def _member(cfg: Config, comp: Competition, files: MemberFiles, fold: int, seed_
         member = MemberResult(fold, seed, info["accuracy"], 0.0, info["history"], True, model_path)
         return member, stored["val_probs"], test_probs
     started = time.perf_counter()
-    fit = partial(fit_member, val_images=comp.train_images[val_index],
-                  val_labels=comp.train_labels[val_index], label=label, clock=clock, log=log,
-                  callbacks=callbacks)
+    images, labels = comp.train_images[train_index], comp.train_labels[train_index]
     extra: dict[str, Any] = {}
+    first_seconds = 0.0  # a first round trained before this member's clock started
     if cfg.second_round == "off":
-        model, history = fit(cfg, comp.train_images[train_index], comp.train_labels[train_index],
-                             seed=seed)
+        model, history = fit(cfg, images, labels, seed=seed)
     else:
-        model, history, extra = _two_rounds(cfg, comp, files, train_index, val_index, seed, fit,
-                                            log)
+        first = first or _first_round(cfg, files, shared, images, labels, seed, fit, log)
+        model, history = first.model, first.history
+        first_seconds, started = first.seconds, time.perf_counter()
+        extra.update(first_round_seconds=first.seconds, first_round_from=first.source)
+        if has_second_round(cfg, seed_index):
+            model, history, more = _second_round(cfg, comp, model, history, images, labels,
+                                                 val_index, seed, fit, teacher)
+            extra.update(more)
     before_clean = None
     if cfg.clean_epochs:
         before_clean = predict_probs(model, comp.train_images[val_index], cfg.tta)
         extra["before_clean_accuracy"] = float(
             np.mean(before_clean.argmax(1) == comp.train_labels[val_index]))
-        model, clean_history = fit(clean_config(cfg), comp.train_images[train_index],
-                                   comp.train_labels[train_index], seed=seed + CLEAN_SEED_OFFSET,
-                                   model=model)
+        model, clean_history = fit(clean_config(cfg), images, labels,
+                                   seed=seed + CLEAN_SEED_OFFSET, model=model)
         history = joined_history(history, clean_history)
-    seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started + first_seconds  # all of the member's training
     val_probs = predict_probs(model, comp.train_images[val_index], cfg.tta)
     test_probs = predict_probs(model, comp.test_images, cfg.tta) if predict_test else None
     accuracy = float(np.mean(val_probs.argmax(1) == comp.train_labels[val_index]))
@@ -205,13 +226,36 @@ def work_line(members: int, rows: int, precision: str) -> str:
     return line
 
 
-def member_rows(cfg: Config, train_rows: int, test_rows: int) -> int:
+def member_rows(cfg: Config, train_rows: int, test_rows: int, seed_index: int = 0,
+                first_round: bool = True) -> int:
     """Rows one member's epochs go through, for the run's ETA: its fold's training rows each
-    first-round and clean epoch, and those plus the test images each second-round epoch."""
+    first-round (unless `first_round` is already trained) and clean epoch, and those plus the
+    test images each second-round epoch (if this seed index gets one)."""
     fold_rows = train_rows - train_rows // N_FOLDS
-    second = 0 if cfg.second_round == "off" else cfg.second_round_epochs
-    return ((cfg.epochs + cfg.clean_epochs) * _whole_batches(fold_rows, cfg.batch_size)
+    second = cfg.second_round_epochs if has_second_round(cfg, seed_index) else 0
+    return ((cfg.epochs * first_round + cfg.clean_epochs)
+            * _whole_batches(fold_rows, cfg.batch_size)
             + second * _whole_batches(fold_rows + test_rows, cfg.batch_size))
+
+
+def _member_work(cfg: Config, run: RunFolder, shared: RunFolder | None, fold: int,
+                 seed_index: int, train_rows: int, test_rows: int) -> tuple[int, int]:
+    """(epochs, rows) still to train for one member: none when finished, no first round
+    when one is stored (its own, or the matching one-round run's member)."""
+    files = run.member(fold, seed_index)
+    if _done(files, cfg):
+        return 0, 0
+    first = cfg.second_round == "off" or not _stored_first_round(
+        cfg, files, _shared_member(shared, fold, seed_index))
+    epochs = (cfg.epochs * first + cfg.clean_epochs
+              + cfg.second_round_epochs * has_second_round(cfg, seed_index))
+    return epochs, member_rows(cfg, train_rows, test_rows, seed_index, first)
+
+
+def has_second_round(cfg: Config, seed_index: int) -> bool:
+    """Whether the fold's member `seed_index` trains round two (`second_round_seeds`)."""
+    return cfg.second_round != "off" and (
+        cfg.second_round_seeds == 0 or seed_index < cfg.second_round_seeds)
 
 
 def _whole_batches(rows: int, batch: int) -> int:
@@ -223,7 +267,8 @@ def second_round_config(cfg: Config) -> Config:
     """Round two goes on from round one's weights: a fresh cosine decay from half the rate."""
     return cfg.replace(epochs=cfg.second_round_epochs, schedule="cosine", warmup=0.0,
                        learning_rate=cfg.learning_rate / 2, second_round="off",
-                       second_round_epochs=0)
+                       second_round_epochs=0, second_round_teacher="member",
+                       second_round_seeds=0)
 
 
 CLEAN_SEED_OFFSET = 700  # the clean epochs shuffle with the member's seed plus this
@@ -234,7 +279,8 @@ def clean_config(cfg: Config) -> Config:
     a fresh cosine decay from `clean_learning_rate` (low: the weights only settle)."""
     return cfg.replace(epochs=cfg.clean_epochs, schedule="cosine", warmup=0.0,
                        learning_rate=cfg.clean_learning_rate, rotation=0.0, zoom=0.0, shift=0.0,
-                       elastic=0.0, second_round="off", second_round_epochs=0, clean_epochs=0)
+                       elastic=0.0, second_round="off", second_round_epochs=0,
+                       second_round_teacher="member", second_round_seeds=0, clean_epochs=0)
 
 
 def second_round_targets(cfg: Config, train_labels: np.ndarray,
@@ -247,35 +293,95 @@ def second_round_targets(cfg: Config, train_labels: np.ndarray,
     return np.concatenate([train_hot, test_probs.astype(np.float32)])
 
 
-def _two_rounds(cfg: Config, comp: Competition, files: MemberFiles, train_index: np.ndarray,
-                val_index: np.ndarray, seed: int, fit: Callable[..., Any], log: Log | None,
-                ) -> tuple[Any, dict[str, list[float]], dict[str, Any]]:
-    """Round one on the fold's training rows; round two on them plus the test images as round
-    one labelled them. Only this member's own first round labels them, and it never saw the
-    fold's validation rows, so the OOF accuracy stays honest."""
+def one_round_config(cfg: Config) -> Config:
+    """The configuration whose members are `cfg`'s first rounds: the same training without round
+    two or clean epochs, and without TTA, which changes how a member reads, not what it learns."""
+    return cfg.replace(second_round="off", second_round_epochs=0, second_round_teacher="member",
+                       second_round_seeds=0, clean_epochs=0, tta=False)
+
+
+def one_round_run(cfg: Config, comp: Competition, run: RunFolder) -> RunFolder | None:
+    """The run beside `run` whose finished members are `cfg`'s first rounds (same seeds), so a
+    two-round run never trains again what a one-round run (an options row, `make levers`'s
+    source) already trained; None for a one-round configuration."""
+    if cfg.second_round == "off":
+        return None
+    return run.sibling(run_id(one_round_config(cfg), comp))
+
+
+def _shared_member(shared: RunFolder | None, fold: int, seed_index: int) -> MemberFiles | None:
+    return None if shared is None else shared.member(fold, seed_index)
+
+
+def _stored_first_round(cfg: Config, files: MemberFiles, shared: MemberFiles | None) -> bool:
+    return files.first_round.is_file() or (
+        shared is not None and _done(shared, one_round_config(cfg)))
+
+
+def _first_round(cfg: Config, files: MemberFiles, shared: MemberFiles | None,
+                 images: np.ndarray, labels: np.ndarray, seed: int, fit: Callable[..., Any],
+                 log: Log | None) -> FirstRound:
+    """The member's first round: the one it saved before an interruption, the matching
+    one-round run's member, or trained now (and saved)."""
     import keras
 
-    images, labels = comp.train_images[train_index], comp.train_labels[train_index]
-    if files.first_round.is_file():  # round one finished before an interruption
-        model, first_history = keras.models.load_model(files.first_round), {}
+    if files.first_round.is_file():
         if log:
             log(f"{files.first_round.name}: reusing the finished first round")
-    else:
-        model, first_history = fit(cfg, images, labels, seed=seed)
-        files.first_round.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(files.first_round) as tmp:
-            model.save(tmp)
+        return FirstRound(keras.models.load_model(files.first_round), {}, 0.0, "resumed")
+    if shared is not None and _done(shared, one_round_config(cfg)):
+        info = json.loads(shared.info.read_text())
+        source = f"{shared.model.parent.parent.name}/{shared.model.name}"
+        if log:
+            log(f"{files.first_round.name}: reusing the first round trained as {source}")
+        return FirstRound(keras.models.load_model(shared.model), info["history"],
+                          float(info["seconds"]), source)
+    started = time.perf_counter()
+    model, history = fit(cfg, images, labels, seed=seed)
+    files.first_round.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(files.first_round) as tmp:
+        model.save(tmp)
+    return FirstRound(model, history, time.perf_counter() - started, "trained")
+
+
+def _fold_teacher(cfg: Config, comp: Competition, run: RunFolder, shared: RunFolder | None,
+                  fold: int, train_index: np.ndarray, base_seed: int, fit: Callable[..., Any],
+                  log: Log | None) -> tuple[np.ndarray | None, dict[int, FirstRound]]:
+    """With `second_round_teacher` fold: the mean reading of the test images by every first
+    round of the fold, trained (or found) before any second round, and those first rounds by
+    seed index for the members that still need them; (None, {}) when the fold's members are all
+    finished or each member teaches itself."""
+    pending = [s for s in range(cfg.seeds_per_fold) if not _done(run.member(fold, s), cfg)]
+    if cfg.second_round_teacher != "fold" or not pending:
+        return None, {}
+    images, labels = comp.train_images[train_index], comp.train_labels[train_index]
+    firsts = {seed_index: _first_round(
+        cfg, run.member(fold, seed_index), _shared_member(shared, fold, seed_index), images,
+        labels, member_seed(base_seed, fold, seed_index),
+        partial(fit, label=f"fold {fold + 1}/{N_FOLDS} first round {seed_index + 1}/"
+                f"{cfg.seeds_per_fold}"), log) for seed_index in range(cfg.seeds_per_fold)}
+    teacher = np.mean([predict_probs(first.model, comp.test_images, cfg.tta)
+                       for first in firsts.values()], axis=0)
+    return teacher, {s: first for s, first in firsts.items() if s in pending}
+
+
+def _second_round(cfg: Config, comp: Competition, model: Any, first_history: History,
+                  images: np.ndarray, labels: np.ndarray, val_index: np.ndarray, seed: int,
+                  fit: Callable[..., Any], teacher: np.ndarray | None,
+                  ) -> tuple[Any, History, dict[str, Any]]:
+    """Round two on the fold's training rows plus the test images as the teacher labelled them:
+    the member's own first round, or (`teacher`) the mean of the fold's first rounds. Every
+    teacher was trained on the fold's training rows only, so the OOF accuracy stays honest."""
     first_val = predict_probs(model, comp.train_images[val_index], cfg.tta)
     first_accuracy = float(np.mean(first_val.argmax(1) == comp.train_labels[val_index]))
-    targets = second_round_targets(cfg, labels, predict_probs(model, comp.test_images, cfg.tta))
+    if teacher is None:
+        teacher = predict_probs(model, comp.test_images, cfg.tta)
+    targets = second_round_targets(cfg, labels, teacher)
     model, second_history = fit(second_round_config(cfg),
                                 np.concatenate([images, comp.test_images]), targets,
                                 seed=seed + SEEDS_PER_FOLD_LIMIT // 2, model=model)
     history = joined_history(first_history, second_history)
     return model, history, {"first_round_accuracy": first_accuracy}
-
-
-History = dict[str, list[float]]
 
 
 def joined_history(history: History, later: History) -> History:
