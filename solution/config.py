@@ -72,8 +72,9 @@ class Config:
     # them, so fold k only ever learns from fold k's member, which never saw fold k's rows ---
     second_round: SecondRound = "off"
     second_round_epochs: int = 0  # epochs of the second round (cosine from learning_rate / 2)
-    # who labels the test images for round two: the member's own first round, or the mean of all
-    # the fold's first rounds (issue 21: a better teacher, still blind to the fold's rows)
+    # who labels the test images for round two: the member's own first round (reading with
+    # `tta`), or the mean of all the fold's first rounds, each reading with TTA (issue 21: a
+    # better teacher, still blind to the fold's validation rows)
     second_round_teacher: Teacher = "member"
     second_round_seeds: int = 0  # members per fold that get round two (0: all); the rest stay
     # first rounds, so a fold can average a student with a differently seeded network

@@ -1,5 +1,6 @@
-"""Issue 21's fold teacher: round two taught by the mean of the fold's first rounds, some members
-kept as first rounds, and first rounds taken from the matching one-round run instead of retrained."""
+"""Issue 21's fold teacher: round two taught by the mean of the fold's first rounds, some
+members kept as first rounds, and first rounds taken from the matching one-round run instead of
+trained again."""
 
 from __future__ import annotations
 
@@ -128,7 +129,8 @@ def test_the_report_names_the_fold_teacher_and_the_members_kept_as_first_rounds(
     text = how_trained({"config": get_profile("default").apply(Config()).replace(
         second_round_teacher="fold", seeds_per_fold=2, second_round_seeds=1).to_dict()})
     assert "Of the 2 members per fold, the first 1 trained in two rounds" in text
-    assert "from the mean of the fold's 2 first rounds" in text
+    assert "from the mean of the fold's 2 first rounds (each reading with TTA)" in text
     assert "the others are their first rounds" in text
-    own = how_trained({"config": get_profile("default").apply(Config()).to_dict()})
+    own = how_trained({"config": get_profile("default").apply(Config()).replace(
+        second_round_teacher="member", seeds_per_fold=1, second_round_seeds=0).to_dict()})
     assert "Each member trained in two rounds" in own and "that same member's first round" in own

@@ -28,6 +28,7 @@ from solution.models.zoo import (
     register,
 )
 from solution.profiles import get_profile
+from solution.training.cv import one_round_config
 from solution.training.fit import fit_member
 
 REPO = Path(__file__).resolve().parents[1]
@@ -155,15 +156,18 @@ def test_fingerprint_hashes_only_the_fields_the_arch_reads():
     default = get_profile("default").apply(Config())
     # Pinned: a change here gives every configuration a new run folder (all runs retrain once),
     # and README's run ids (runs/cnn-<fingerprint>-data-...) need the new value.
-    assert default.fingerprint() == "29b910fe74"
+    assert default.fingerprint() == "e450d9c53f"
     # the options are measured against the default before issue 12: its run folders must stay
     assert get_profile("default").apply_previous(Config()).fingerprint() == "91ca5021b0"
     assert default.replace(ema_momentum=0.99).fingerprint() != default.fingerprint()
+    # the default before issue 21's fold teacher: one self-distilled member per fold, TTA
+    before = default.replace(second_round_teacher="member", seeds_per_fold=1,
+                             second_round_seeds=0, tta=True)
+    assert before.fingerprint() == "29b910fe74"
     # members are seeded per (fold, seed index): more seeds per fold share the folder
-    assert default.replace(seeds_per_fold=3).fingerprint() == default.fingerprint()
-    # issue 21's measured run: one round, no TTA (two members per fold share the folder)
-    assert default.replace(second_round="off", second_round_epochs=0, tta=False,
-                           seeds_per_fold=2).fingerprint() == "af85284433"
+    assert before.replace(seeds_per_fold=3).fingerprint() == before.fingerprint()
+    # issue 21's measured run, whose members are the default's first rounds (two per fold)
+    assert one_round_config(default).fingerprint() == "af85284433"
     with pytest.raises(ValueError, match=r"config field ema_momentum=0.5: must be 0 \(off\)"):
         Config(ema_momentum=0.5)
 

@@ -26,6 +26,7 @@ from solution.config import ARCHS, Config
 from solution.data.competition import NUM_CLASSES, Competition
 from solution.profiles import Profile
 from solution.reporting.tables import Column, Table, titled
+from solution.training.cv import one_round_config
 from solution.training.fit import Log
 from solution.training.folds import stratified_folds
 from solution.training.precision import precision_in_force
@@ -41,7 +42,8 @@ class Option:
 
 
 def _one_round(cfg: Config) -> Config:
-    return cfg.replace(second_round="off", second_round_epochs=0, tta=False)
+    """One member per fold, its first round alone, without TTA."""
+    return one_round_config(cfg).replace(seeds_per_fold=1)
 
 
 def _two_members(cfg: Config) -> Config:

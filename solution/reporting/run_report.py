@@ -191,7 +191,8 @@ def how_trained(info: dict) -> str:
         fold_teacher = cfg.get("second_round_teacher", "member") == "fold"
         who = ("Each member trained" if not 0 < students < seeds else
                f"Of the {seeds} members per fold, the first {students} trained")
-        teacher = (f"the mean of the fold's {seeds} first rounds" if fold_teacher
+        teacher = (f"the mean of the fold's {seeds} first rounds (each reading with TTA)"
+                   if fold_teacher
                    else "that same member's first round")
         lines.append(
             f"{who} in two rounds: {cfg['epochs']} epochs on its fold's training "
