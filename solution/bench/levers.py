@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -26,12 +27,11 @@ from solution.reporting.tables import Column, Table
 from solution.runfolder import RunFolder
 from solution.training.cv import (
     CLEAN_SEED_OFFSET,
-    SEEDS_PER_FOLD_LIMIT,
     clean_config,
     data_fingerprint,
+    fold_teacher_reading,
     member_seed,
-    second_round_config,
-    second_round_targets,
+    second_round_fit,
 )
 from solution.training.fit import Log, fit_member, predict_probs
 from solution.training.folds import N_FOLDS, stratified_folds
@@ -133,10 +133,11 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
     def member(seed_index: int):
         return keras.models.load_model(run.member(fold, seed_index).model)
 
+    fit = partial(fit_member, val_images=val_images, val_labels=comp.train_labels[val_index])
+
     def trained(config: Config, model, images, targets, seed: int):
         started = time.perf_counter()
-        model, _ = fit_member(config, images, targets, val_images,
-                              comp.train_labels[val_index], seed=seed, model=model)
+        model, _ = fit(config, images, targets, seed=seed, model=model)
         return model, time.perf_counter() - started
 
     train_images, train_labels = comp.train_images[train_index], comp.train_labels[train_index]
@@ -164,11 +165,11 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
 
     def taught_student():
         teachers = [member(s) for s in range(teacher_seeds)]
-        teacher = np.mean([predict_probs(m, comp.test_images, tta=True) for m in teachers], 0)
-        targets = second_round_targets(distil, train_labels, teacher)
-        model, spent = trained(second_round_config(distil), teachers[0],
-                               np.concatenate([train_images, comp.test_images]), targets,
-                               seed0 + SEEDS_PER_FOLD_LIMIT // 2)
+        teacher = fold_teacher_reading(teachers, comp.test_images)
+        started = time.perf_counter()
+        model, _ = second_round_fit(distil, fit, teachers[0], train_images, train_labels,
+                                    comp.test_images, teacher, seed0)
+        spent = time.perf_counter() - started
         with atomic_path(student_path) as tmp:
             model.save(tmp)
         return model, spent

@@ -189,8 +189,9 @@ def how_trained(info: dict) -> str:
         seeds = cfg.get("seeds_per_fold", 1)
         students = cfg.get("second_round_seeds", 0)
         fold_teacher = cfg.get("second_round_teacher", "member") == "fold"
-        who = ("Each member trained" if not 0 < students < seeds else
-               f"Of the {seeds} members per fold, the first {students} trained")
+        some_kept = 0 < students < seeds  # the others stayed their first rounds
+        who = (f"Of the {seeds} members per fold, the first {students} trained" if some_kept
+               else "Each member trained")
         teacher = (f"the mean of the fold's {seeds} first rounds (each reading with TTA)"
                    if fold_teacher
                    else "that same member's first round")
@@ -198,7 +199,7 @@ def how_trained(info: dict) -> str:
             f"{who} in two rounds: {cfg['epochs']} epochs on its fold's training "
             f"rows, then {cfg['second_round_epochs']} more on those rows plus every test image "
             f"with {kind} from {teacher}"
-            + ("; the others are their first rounds" if 0 < students < seeds else "")
+            + ("; the others are their first rounds" if some_kept else "")
             + ". Fold k's second round learns only from fold k's own first round"
             + ("s" if fold_teacher else "") + ", which never saw fold k's validation rows, so "
             "the out-of-fold accuracy above stays honest; no test label exists or is used.")

@@ -131,7 +131,8 @@ def run_cv(cfg: Config, comp: Competition, run_dir: Path, *, folds: Sequence[int
                 partial(fit, label=f"fold {fold + 1}/{N_FOLDS} seed {seed_index + 1}/"
                         f"{cfg.seeds_per_fold}",
                         callbacks=member_callbacks(fold, seed_index) if member_callbacks else []),
-                _shared_member(shared, fold, seed_index), teacher, firsts.get(seed_index))
+                _shared_member(cfg, shared, fold, seed_index), teacher,
+                firsts.get(seed_index))
             result.members.append(member)
             val_sum += val_probs
             if predict_test:
@@ -245,8 +246,8 @@ def _member_work(cfg: Config, run: RunFolder, shared: RunFolder | None, fold: in
     files = run.member(fold, seed_index)
     if _done(files, cfg):
         return 0, 0
-    first = cfg.second_round == "off" or not _stored_first_round(
-        cfg, files, _shared_member(shared, fold, seed_index))
+    first = cfg.second_round == "off" or not (
+        files.first_round.is_file() or _shared_member(cfg, shared, fold, seed_index))
     epochs = (cfg.epochs * first + cfg.clean_epochs
               + cfg.second_round_epochs * has_second_round(cfg, seed_index))
     return epochs, member_rows(cfg, train_rows, test_rows, seed_index, first)
@@ -309,13 +310,13 @@ def one_round_run(cfg: Config, comp: Competition, run: RunFolder) -> RunFolder |
     return run.sibling(run_id(one_round_config(cfg), comp))
 
 
-def _shared_member(shared: RunFolder | None, fold: int, seed_index: int) -> MemberFiles | None:
-    return None if shared is None else shared.member(fold, seed_index)
-
-
-def _stored_first_round(cfg: Config, files: MemberFiles, shared: MemberFiles | None) -> bool:
-    return files.first_round.is_file() or (
-        shared is not None and _done(shared, one_round_config(cfg)))
+def _shared_member(cfg: Config, shared: RunFolder | None, fold: int,
+                   seed_index: int) -> MemberFiles | None:
+    """The one-round run's finished member that is this member's first round, if there is one."""
+    if shared is None:
+        return None
+    files = shared.member(fold, seed_index)
+    return files if _done(files, one_round_config(cfg)) else None
 
 
 def _first_round(cfg: Config, files: MemberFiles, shared: MemberFiles | None,
@@ -329,7 +330,7 @@ def _first_round(cfg: Config, files: MemberFiles, shared: MemberFiles | None,
         if log:
             log(f"{files.first_round.name}: reusing the finished first round")
         return FirstRound(keras.models.load_model(files.first_round), {}, 0.0, "resumed")
-    if shared is not None and _done(shared, one_round_config(cfg)):
+    if shared is not None:
         info = json.loads(shared.info.read_text())
         source = f"{shared.model.parent.parent.name}/{shared.model.name}"
         if log:
@@ -350,21 +351,37 @@ def _fold_teacher(cfg: Config, comp: Competition, run: RunFolder, shared: RunFol
     """With `second_round_teacher` fold: the mean reading of the test images by every first
     round of the fold, trained (or found) before any second round, and those first rounds by
     seed index for the members that still need them; (None, {}) when the fold's members are all
-    finished or each member teaches itself. The teacher always reads with TTA, which made two
-    first rounds' average 0.022 pp better (issue 21's screen), whatever `tta` says of how the
-    members read."""
+    finished or each member teaches itself."""
     pending = [s for s in range(cfg.seeds_per_fold) if not _done(run.member(fold, s), cfg)]
     if cfg.second_round_teacher != "fold" or not pending:
         return None, {}
     images, labels = comp.train_images[train_index], comp.train_labels[train_index]
     firsts = {seed_index: _first_round(
-        cfg, run.member(fold, seed_index), _shared_member(shared, fold, seed_index), images,
-        labels, member_seed(base_seed, fold, seed_index),
+        cfg, run.member(fold, seed_index), _shared_member(cfg, shared, fold, seed_index),
+        images, labels, member_seed(base_seed, fold, seed_index),
         partial(fit, label=f"fold {fold + 1}/{N_FOLDS} first round {seed_index + 1}/"
                 f"{cfg.seeds_per_fold}"), log) for seed_index in range(cfg.seeds_per_fold)}
-    teacher = np.mean([predict_probs(first.model, comp.test_images, tta=True)
-                       for first in firsts.values()], axis=0)
+    teacher = fold_teacher_reading([first.model for first in firsts.values()],
+                                   comp.test_images)
     return teacher, {s: first for s, first in firsts.items() if s in pending}
+
+
+def fold_teacher_reading(first_rounds: Sequence[Any], test_images: np.ndarray) -> np.ndarray:
+    """The fold teacher's labels for the test images: the mean of the fold's first rounds'
+    readings, each with TTA, which made two first rounds' average 0.022 pp better (issue 21's
+    screen), whatever `tta` says of how the members read."""
+    return np.mean([predict_probs(model, test_images, tta=True) for model in first_rounds],
+                   axis=0)
+
+
+def second_round_fit(cfg: Config, fit: Callable[..., Any], model: Any, images: np.ndarray,
+                     labels: np.ndarray, test_images: np.ndarray, teacher: np.ndarray,
+                     seed: int) -> tuple[Any, History]:
+    """Round two's training from round one's `model`: the member's training rows with their
+    labels plus the test images with the teacher's, seeded apart from round one."""
+    targets = second_round_targets(cfg, labels, teacher)
+    return fit(second_round_config(cfg), np.concatenate([images, test_images]), targets,
+               seed=seed + SEEDS_PER_FOLD_LIMIT // 2, model=model)
 
 
 def _second_round(cfg: Config, comp: Competition, model: Any, first_history: History,
@@ -378,10 +395,8 @@ def _second_round(cfg: Config, comp: Competition, model: Any, first_history: His
     first_accuracy = float(np.mean(first_val.argmax(1) == comp.train_labels[val_index]))
     if teacher is None:
         teacher = predict_probs(model, comp.test_images, cfg.tta)
-    targets = second_round_targets(cfg, labels, teacher)
-    model, second_history = fit(second_round_config(cfg),
-                                np.concatenate([images, comp.test_images]), targets,
-                                seed=seed + SEEDS_PER_FOLD_LIMIT // 2, model=model)
+    model, second_history = second_round_fit(cfg, fit, model, images, labels, comp.test_images,
+                                             teacher, seed)
     history = joined_history(first_history, second_history)
     return model, history, {"first_round_accuracy": first_accuracy}
 
