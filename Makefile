@@ -40,8 +40,9 @@ help:
 	@echo "make glyph-model DATA=...: retrain the glyph model (digit / . , - \$$ / other)"
 	@echo "make field-model DATA=...: retrain the field model (CTC over whole fields, ~40 min)"
 	@echo "make edge-limits: hostile images (noise, blots, long lines): time and memory per image"
-	@echo "make levers    RUN=<one-round run> DATA=... [CLEAN_LR=1e-4] [TEACHER_SEEDS=2]: a clean"
-	@echo "               epoch and a student of the fold's first members, on all 5 folds"
+	@echo "make levers    RUN=<one-round run> DATA=... [CLEAN_LR=1e-4] [TEACHER_SEEDS=2] [STUDENT_EMA=0.999]:"
+	@echo "               a clean epoch, students of the fold's first members (one or every seed,"
+	@echo "               and one saving its weights' EMA), on all 5 folds"
 
 venv: $(STAMP)
 
@@ -243,10 +244,11 @@ options: $(STAMP)
 		$(if $(FOLDS),--folds $(FOLDS),) $(THREADS_ARG) $(PRECISION_ARG)
 
 # --- issue 21: late-stage levers on a finished one-round run's members (all 5 folds) ---
-# make levers RUN=runs/<one-round run with 2 seeds per fold> DATA=... [CLEAN_LR=1e-4,4e-4] [TEACHER_SEEDS=2]
+# make levers RUN=runs/<one-round run with 2 seeds per fold> DATA=... [CLEAN_LR=1e-4,4e-4] [TEACHER_SEEDS=2] [STUDENT_EMA=0.999]
 .PHONY: levers
 levers: $(STAMP)
 	mkdir -p $(BENCH_DIR)
 	$(PY) -m solution bench levers $(RUN_ARG) $(DATA_ARG) $(THREADS_ARG) $(PRECISION_ARG) \
 		$(if $(CLEAN_LR),--clean-lr $(CLEAN_LR),) $(if $(TEACHER_SEEDS),--teacher-seeds $(TEACHER_SEEDS),) \
+		$(if $(STUDENT_EMA),--student-ema $(STUDENT_EMA),) \
 		--out $(BENCH_DIR)/levers.md

@@ -183,6 +183,21 @@ def run_summary(cfg: Config, comp: Competition, profile: Profile, resolved: Reso
                      "model": str(m.model_path.relative_to(run.path))} for m in result.members],
         **member_tables(run.path, comp.train_labels, cfg.seeds_per_fold),
         "timings": {"wall_seconds": round(seconds, 1),
-                    "train_seconds": round(sum(m.seconds for m in result.members), 1)},
+                    "train_seconds": round(sum(m.seconds for m in result.members), 1),
+                    "train_seconds_in_other_runs": round(borrowed_seconds(result), 1)},
         "submission": str(submission_path),
     }
+
+
+def borrowed_seconds(result: CVResult) -> float:
+    """The part of `train_seconds` spent in the one-round run this run took first rounds from:
+    a member's seconds are all of its training, wherever it ran, so `wall_seconds` can be far
+    below `train_seconds` without anything having been run in parallel."""
+    total = 0.0
+    for member in result.members:
+        if member.reused:  # finished before this invocation: none of its seconds are counted
+            continue
+        info = json.loads(member.model_path.with_suffix(".json").read_text())
+        if info.get("first_round_from", "trained") not in ("trained", "resumed"):
+            total += float(info["first_round_seconds"])
+    return total

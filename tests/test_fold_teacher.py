@@ -14,6 +14,7 @@ from solution.config import Config
 from solution.data.competition import load_competition
 from solution.profiles import get_profile
 from solution.runfolder import RunFolder
+from solution.submit import borrowed_seconds
 from solution.training.cv import (
     has_second_round,
     member_rows,
@@ -99,6 +100,12 @@ def test_a_fold_teacher_run_trains_every_first_round_then_one_student_and_resume
     run_cv(cfg, comp, run.path, folds=[0], log=lines.append)
     assert len(_epoch_lines(lines)) == 1
     assert sum("reusing the finished first round" in line for line in lines) == 2
+    # the resumed student still counts its first round's epochs and seconds
+    resumed = json.loads(run.member(0, 0).info.read_text())
+    assert resumed["first_round_from"] == "resumed"
+    assert resumed["first_round_seconds"] == pytest.approx(student["first_round_seconds"])
+    assert resumed["history"]["loss"][:1] == student["history"]["loss"][:1]
+    assert len(resumed["history"]["loss"]) == 2
 
 
 def test_a_two_round_run_takes_its_first_rounds_from_the_one_round_run(small_zip, tmp_path):
@@ -116,6 +123,10 @@ def test_a_two_round_run_takes_its_first_rounds_from_the_one_round_run(small_zip
     info = json.loads(kept.info.read_text())
     assert info["first_round_from"] == f"{source.name}/fold0_seed1.keras"
     assert info["seconds"] == pytest.approx(first.members[1].seconds, abs=0.5)  # its cost
+    # run.json says how much of the training seconds the one-round run spent
+    assert borrowed_seconds(result) == pytest.approx(
+        sum(m.seconds for m in first.members), abs=0.5)
+    assert borrowed_seconds(first) == 0.0
     # seed 1 is that very network: it reads the validation rows as the one-round run did
     np.testing.assert_allclose(np.load(kept.probs)["val_probs"],
                                np.load(source.member(0, 1).probs)["val_probs"], atol=1e-5)

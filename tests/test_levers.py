@@ -60,6 +60,18 @@ def test_the_screen_measures_each_lever_on_every_fold_and_resumes(two_seed_run, 
     clean = "+ a clean epoch at lr 0.0001"
     assert seconds(clean, "2") > seconds(clean, "1") > 0 == seconds("as trained", "2")
     assert (f"{student}, + a clean epoch at lr 0.0001", "1", "no") in rows
+    # the default with clean_epochs 1: both members' clean epochs are counted
+    both_clean = f"{student}, + a clean epoch at lr 0.0001, with seeds 1+ as trained + the same"
+    assert seconds(both_clean, "2") == pytest.approx(
+        seconds(f"{student}, + a clean epoch at lr 0.0001", "1") + seconds(clean, "2")
+        - seconds(clean, "1"), abs=2)
+    # second_round_seeds = 0: both seeds distilled, a row for their average only, costing both
+    both = "seeds 0-1 each distilled from the fold's first 2 member(s)"
+    assert (both, "2", "no") in rows and (both, "1", "no") not in rows
+    assert seconds(both, "2") > seconds(f"{student}, with seeds 1+ as trained", "2") > 0
+    # seed 0's student again, saving the EMA of its weights: alone and beside seed 1
+    ema = f"{student}, saving the EMA 0.999 of its weights"
+    assert (ema, "1", "yes") in rows and (f"{ema}, with seeds 1+ as trained", "2", "no") in rows
     # the as-trained row without TTA is the run's own OOF of its first seeds
     info = json.loads((two_seed_run / "run.json").read_text())
     first = info["members_per_fold"][0]
@@ -69,7 +81,7 @@ def test_the_screen_measures_each_lever_on_every_fold_and_resumes(two_seed_run, 
     # every stage is cached: a second screen trains nothing and prints the same table
     cache = two_seed_run / "levers"
     stamps = {p: p.stat().st_mtime_ns for p in cache.glob("*.npz")}
-    assert len(stamps) == 5 * (2 + 2 + 2)  # as trained, clean, student, student clean
+    assert len(stamps) == 5 * (2 + 2 + 2 + 1 + 1)  # as trained, clean, students, clean, EMA
     again = _invoke(*args)
     assert again.exit_code == 0
     assert {p: p.stat().st_mtime_ns for p in cache.glob("*.npz")} == stamps
@@ -77,6 +89,9 @@ def test_the_screen_measures_each_lever_on_every_fold_and_resumes(two_seed_run, 
     # the student learned: its validation reading differs from seed 0's first round
     taught = np.load(cache / "fold0_student2_distil1.npz")["plain"]
     assert not np.allclose(taught, np.load(cache / "fold0_seed0_as_trained.npz")["plain"])
+    # seed 1's student started from seed 1's first round, not seed 0's
+    other = np.load(cache / "fold0_student2_distil1_seed1.npz")["plain"]
+    assert not np.allclose(other, taught)
 
 
 def test_the_screen_refuses_runs_it_cannot_start_from(two_seed_run, small_zip, tmp_path):
@@ -87,6 +102,9 @@ def test_the_screen_refuses_runs_it_cannot_start_from(two_seed_run, small_zip, t
     bad = _invoke("bench", "levers", "--run", str(two_seed_run), "--data", str(small_zip),
                   "--clean-lr", "fast")
     assert bad.exit_code == 2 and "learning rates > 0" in bad.output
+    ema = _invoke("bench", "levers", "--run", str(two_seed_run), "--data", str(small_zip),
+                  "--student-ema", "1")
+    assert ema.exit_code == 2 and "--student-ema" in ema.output and "[0.9, 1)" in ema.output
     two_rounds = tmp_path / "run"
     two_rounds.mkdir()
     info = json.loads((two_seed_run / "run.json").read_text())

@@ -5,7 +5,8 @@ several seeds per fold holds those first rounds, trained with the seeds the defa
 use, so the levers that act after the first round can be measured on every fold by training only
 that stage: a last clean epoch (`Config.clean_epochs`) and a second round distilled from the
 fold's first T members instead of from the member alone (the edge student: one network per
-fold, as fast as today's edge member, taught by a better teacher). A lever costs minutes here where
+fold, as fast as today's edge member, taught by a better teacher), for seed 0 only (the default)
+or for every one of the T seeds (`second_round_seeds = 0`). A lever costs minutes here where
 a 5-fold run costs over an hour. Every stage's result is kept under the run's `levers/` folder, so
 an interrupted screen resumes.
 """
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 
@@ -54,6 +56,7 @@ class Screen:
     clean_rates: tuple[float, ...] = (1e-4,)
     teacher_seeds: int = 2
     distil_epochs: int = 8  # the default profile's second round; part of the cache's names
+    student_ema: float = 0.999  # seed 0's student again, saving this EMA of its weights (0: not)
     base_seed: int = 0
 
 
@@ -147,12 +150,14 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
     yield "as trained", _by_tta(base), [0.0] * len(base), 1
     cleans = {rate: clean_config(cfg.replace(clean_epochs=1, clean_learning_rate=rate))
               for rate in screen.clean_rates}
+    polished_seeds: dict[float, list[tuple[Readings, float]]] = {}
     for rate, clean in cleans.items():
-        done = [cached(f"fold{fold}_seed{s}_clean{rate:g}",
-                       lambda s=s, c=clean: trained(
-                           c, member(s), train_images, train_labels,
-                           member_seed(screen.base_seed, fold, s) + CLEAN_SEED_OFFSET))
-                for s in seeds]
+        done = polished_seeds[rate] = [
+            cached(f"fold{fold}_seed{s}_clean{rate:g}",
+                   lambda s=s, c=clean: trained(
+                       c, member(s), train_images, train_labels,
+                       member_seed(screen.base_seed, fold, s) + CLEAN_SEED_OFFSET))
+            for s in seeds]
         yield f"+ a clean epoch at lr {rate:g}", _by_tta(done), [t for _, t in done], 1
     # the default's second round, distilled from the average of the fold's first T members'
     # TTA readings of the test images (T = 1: the default itself)
@@ -163,23 +168,31 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
         f"_distil{screen.distil_epochs}" if screen.distil_epochs != Screen.distil_epochs else "")
     student_path = cache / f"{student}.keras"
 
-    def taught_student():
-        teachers = [member(s) for s in range(teacher_seeds)]
-        teacher = fold_teacher_reading(teachers, comp.test_images)
+    teacher_reading: list[np.ndarray] = []  # read once per fold, only when a student trains
+
+    def taught_student(seed_index: int = 0, path: Path | None = None, config: Config = distil):
+        if not teacher_reading:
+            teacher_reading.append(fold_teacher_reading(
+                [member(s) for s in range(teacher_seeds)], comp.test_images))
         started = time.perf_counter()
-        model, _ = second_round_fit(distil, fit, teachers[0], train_images, train_labels,
-                                    comp.test_images, teacher, seed0)
+        model, _ = second_round_fit(config, fit, member(seed_index), train_images, train_labels,
+                                    comp.test_images, teacher_reading[0],
+                                    member_seed(screen.base_seed, fold, seed_index))
         spent = time.perf_counter() - started
-        with atomic_path(student_path) as tmp:
-            model.save(tmp)
+        if path is not None:
+            with atomic_path(path) as tmp:
+                model.save(tmp)
         return model, spent
 
     name = f"seed 0 distilled from the fold's first {teacher_seeds} member(s)"
-    taught, spent = cached(student, taught_student)
+    taught, spent = cached(student, partial(taught_student, 0, student_path))
     yield name, {tta: [probs] for tta, probs in taught.items()}, [spent], 1
-    yield f"{name}, with seeds 1+ as trained", {
-        tta: [probs, *(b[tta] for b, _ in base[1:])] for tta, probs in taught.items()}, \
-        [spent] + [0.0] * (len(base) - 1), 2
+    yield _beside_first_rounds(name, taught, spent, base)
+    if teacher_seeds > 1:  # second_round_seeds = 0: every member the teacher averages distils
+        students = [(taught, spent)] + [cached(f"{student}_seed{s}", partial(taught_student, s))
+                                        for s in range(1, teacher_seeds)]
+        yield f"seeds 0-{teacher_seeds - 1} each distilled from the fold's first " \
+            f"{teacher_seeds} member(s)", _by_tta(students), [t for _, t in students], 2
     rate = screen.clean_rates[0]
     clean = cleans[rate]
     polished, extra = cached(
@@ -188,6 +201,27 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
                         train_labels, seed0 + CLEAN_SEED_OFFSET))
     yield f"{name}, + a clean epoch at lr {rate:g}", {
         tta: [probs] for tta, probs in polished.items()}, [spent + extra], 1
+    # the default with `clean_epochs` 1: every member of the fold ends with the clean epoch
+    kept = polished_seeds[rate]
+    yield f"{name}, + a clean epoch at lr {rate:g}, with seeds 1+ as trained + the same", {
+        tta: [probs, *(b[tta] for b, _ in kept[1:])] for tta, probs in polished.items()}, \
+        [spent + extra] + [t for _, t in kept[1:]], 2
+    if screen.student_ema:  # the weights' EMA through the round, its cosine tail weighing most
+        ema = distil.replace(ema_momentum=screen.student_ema)
+        averaged, ema_spent = cached(f"{student}_ema{screen.student_ema:g}",
+                                     partial(taught_student, 0, None, ema))
+        ema_name = f"{name}, saving the EMA {screen.student_ema:g} of its weights"
+        yield ema_name, {tta: [probs] for tta, probs in averaged.items()}, [ema_spent], 1
+        yield _beside_first_rounds(ema_name, averaged, ema_spent, base)
+
+
+def _beside_first_rounds(name: str, student: Readings, spent: float,
+                         base: Sequence[tuple[Readings, float]],
+                         ) -> tuple[str, dict[bool, list[np.ndarray]], list[float], int]:
+    """The default's fold: seed 0's student averaged with seeds 1+ as their first rounds."""
+    return f"{name}, with seeds 1+ as trained", {
+        tta: [probs, *(b[tta] for b, _ in base[1:])] for tta, probs in student.items()}, \
+        [spent] + [0.0] * (len(base) - 1), 2
 
 
 def _by_tta(done: Sequence[tuple[Readings, float]]) -> dict[bool, list[np.ndarray]]:

@@ -115,6 +115,12 @@ def _rates(_ctx, _param, value: str) -> tuple[float, ...]:
     return rates
 
 
+def _ema_momentum(_ctx, _param, value: float) -> float:
+    if value != 0.0 and not 0.9 <= value < 1.0:  # Config.ema_momentum's range
+        raise click.BadParameter(f"{value:g}: give 0 (no EMA student) or a momentum in [0.9, 1)")
+    return value
+
+
 @bench.command()
 @options(run_option, runs_dir_option, data_option, threads_option, precision_option,
          click.option("--clean-lr", "clean_rates", default="1e-4", show_default=True,
@@ -124,11 +130,14 @@ def _rates(_ctx, _param, value: str) -> tuple[float, ...]:
          click.option("--distil-epochs", type=click.IntRange(1), default=8, show_default=True,
                       help="Epochs of the student's distillation round (the default profile's "
                            "second round)."),
+         click.option("--student-ema", type=float, default=0.999, show_default=True,
+                      callback=_ema_momentum,
+                      help="Seed 0's student again, saving this EMA of its weights (0: not)."),
          out_table_option)
 def levers(run_path, runs_dir, data, threads, precision, clean_rates, teacher_seeds,
-           distil_epochs, out) -> None:
-    """Issue 21's late-stage levers (a clean epoch, a student distilled from the fold's first
-    members) on all 5 folds, trained on a one-round run's stored members."""
+           distil_epochs, student_ema, out) -> None:
+    """Issue 21's late-stage levers (a clean epoch, seed 0 or every seed distilled from the
+    fold's first members) on all 5 folds, trained on a one-round run's stored members."""
     from solution.bench.levers import Screen, screen_levers, screen_table
     from solution.data.competition import load_competition
     from solution.reporting.tables import emit_table
@@ -139,6 +148,6 @@ def levers(run_path, runs_dir, data, threads, precision, clean_rates, teacher_se
         run = RunFolder.chosen(run_path, runs_dir)
         comp = load_competition(data)
         configure_tensorflow(threads, precision)
-        rows = screen_levers(run, comp, Screen(clean_rates, teacher_seeds, distil_epochs),
-                             log=log)
+        screen = Screen(clean_rates, teacher_seeds, distil_epochs, student_ema)
+        rows = screen_levers(run, comp, screen, log=log)
         emit_table(screen_table(rows).markdown(), out)

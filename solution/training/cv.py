@@ -329,7 +329,9 @@ def _first_round(cfg: Config, files: MemberFiles, shared: MemberFiles | None,
     if files.first_round.is_file():
         if log:
             log(f"{files.first_round.name}: reusing the finished first round")
-        return FirstRound(keras.models.load_model(files.first_round), {}, 0.0, "resumed")
+        kept = _first_round_info(files)
+        return FirstRound(keras.models.load_model(files.first_round), kept.get("history", {}),
+                          float(kept.get("seconds", 0.0)), "resumed")
     if shared is not None:
         info = json.loads(shared.info.read_text())
         source = f"{shared.model.parent.parent.name}/{shared.model.name}"
@@ -339,10 +341,21 @@ def _first_round(cfg: Config, files: MemberFiles, shared: MemberFiles | None,
                           float(info["seconds"]), source)
     started = time.perf_counter()
     model, history = fit(cfg, images, labels, seed=seed)
+    seconds = time.perf_counter() - started
     files.first_round.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(files.first_round) as tmp:
         model.save(tmp)
-    return FirstRound(model, history, time.perf_counter() - started, "trained")
+    write_json(files.first_round.with_suffix(".json"), {"history": history, "seconds": seconds})
+    return FirstRound(model, history, seconds, "trained")
+
+
+def _first_round_info(files: MemberFiles) -> dict[str, Any]:
+    """A saved first round's history and seconds, so a resumed member still counts its whole
+    training; {} for one saved before they were kept (or unreadable)."""
+    try:
+        return json.loads(files.first_round.with_suffix(".json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
 
 
 def _fold_teacher(cfg: Config, comp: Competition, run: RunFolder, shared: RunFolder | None,
