@@ -193,11 +193,4 @@ def borrowed_seconds(result: CVResult) -> float:
     """The part of `train_seconds` spent in the one-round run this run took first rounds from:
     a member's seconds are all of its training, wherever it ran, so `wall_seconds` can be far
     below `train_seconds` without anything having been run in parallel."""
-    total = 0.0
-    for member in result.members:
-        if member.reused:  # finished before this invocation: none of its seconds are counted
-            continue
-        info = json.loads(member.model_path.with_suffix(".json").read_text())
-        if info.get("first_round_from", "trained") not in ("trained", "resumed"):
-            total += float(info["first_round_seconds"])
-    return total
+    return sum(member.seconds_in_other_runs for member in result.members)

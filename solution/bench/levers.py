@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -168,15 +168,14 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
         f"_distil{screen.distil_epochs}" if screen.distil_epochs != Screen.distil_epochs else "")
     student_path = cache / f"{student}.keras"
 
-    teacher_reading: list[np.ndarray] = []  # read once per fold, only when a student trains
+    @lru_cache(maxsize=1)  # read once per fold, and only when a student trains
+    def teacher_reading() -> np.ndarray:
+        return fold_teacher_reading([member(s) for s in range(teacher_seeds)], comp.test_images)
 
     def taught_student(seed_index: int = 0, path: Path | None = None, config: Config = distil):
-        if not teacher_reading:
-            teacher_reading.append(fold_teacher_reading(
-                [member(s) for s in range(teacher_seeds)], comp.test_images))
         started = time.perf_counter()
         model, _ = second_round_fit(config, fit, member(seed_index), train_images, train_labels,
-                                    comp.test_images, teacher_reading[0],
+                                    comp.test_images, teacher_reading(),
                                     member_seed(screen.base_seed, fold, seed_index))
         spent = time.perf_counter() - started
         if path is not None:
@@ -186,8 +185,8 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
 
     name = f"seed 0 distilled from the fold's first {teacher_seeds} member(s)"
     taught, spent = cached(student, partial(taught_student, 0, student_path))
-    yield name, {tta: [probs] for tta, probs in taught.items()}, [spent], 1
-    yield _beside_first_rounds(name, taught, spent, base)
+    yield name, _by_tta([(taught, spent)]), [spent], 1
+    yield _beside(name, taught, spent, base)
     if teacher_seeds > 1:  # second_round_seeds = 0: every member the teacher averages distils
         students = [(taught, spent)] + [cached(f"{student}_seed{s}", partial(taught_student, s))
                                         for s in range(1, teacher_seeds)]
@@ -199,29 +198,27 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
         f"{student}_clean{rate:g}",
         lambda: trained(clean, keras.models.load_model(student_path), train_images,
                         train_labels, seed0 + CLEAN_SEED_OFFSET))
-    yield f"{name}, + a clean epoch at lr {rate:g}", {
-        tta: [probs] for tta, probs in polished.items()}, [spent + extra], 1
+    polished_name = f"{name}, + a clean epoch at lr {rate:g}"
+    yield polished_name, _by_tta([(polished, spent + extra)]), [spent + extra], 1
     # the default with `clean_epochs` 1: every member of the fold ends with the clean epoch
-    kept = polished_seeds[rate]
-    yield f"{name}, + a clean epoch at lr {rate:g}, with seeds 1+ as trained + the same", {
-        tta: [probs, *(b[tta] for b, _ in kept[1:])] for tta, probs in polished.items()}, \
-        [spent + extra] + [t for _, t in kept[1:]], 2
+    yield _beside(polished_name, polished, spent + extra, polished_seeds[rate],
+                  "as trained + the same")
     if screen.student_ema:  # the weights' EMA through the round, its cosine tail weighing most
         ema = distil.replace(ema_momentum=screen.student_ema)
         averaged, ema_spent = cached(f"{student}_ema{screen.student_ema:g}",
                                      partial(taught_student, 0, None, ema))
         ema_name = f"{name}, saving the EMA {screen.student_ema:g} of its weights"
-        yield ema_name, {tta: [probs] for tta, probs in averaged.items()}, [ema_spent], 1
-        yield _beside_first_rounds(ema_name, averaged, ema_spent, base)
+        yield ema_name, _by_tta([(averaged, ema_spent)]), [ema_spent], 1
+        yield _beside(ema_name, averaged, ema_spent, base)
 
 
-def _beside_first_rounds(name: str, student: Readings, spent: float,
-                         base: Sequence[tuple[Readings, float]],
-                         ) -> tuple[str, dict[bool, list[np.ndarray]], list[float], int]:
-    """The default's fold: seed 0's student averaged with seeds 1+ as their first rounds."""
-    return f"{name}, with seeds 1+ as trained", {
-        tta: [probs, *(b[tta] for b, _ in base[1:])] for tta, probs in student.items()}, \
-        [spent] + [0.0] * (len(base) - 1), 2
+def _beside(name: str, student: Readings, spent: float,
+            seeds: Sequence[tuple[Readings, float]], how: str = "as trained",
+            ) -> tuple[str, dict[bool, list[np.ndarray]], list[float], int]:
+    """The default's fold: seed 0's student averaged with seeds 1+ as `seeds` holds them (their
+    first rounds, or those given a stage too, whose seconds the row then counts)."""
+    done = [(student, spent), *seeds[1:]]
+    return f"{name}, with seeds 1+ {how}", _by_tta(done), [t for _, t in done], 2
 
 
 def _by_tta(done: Sequence[tuple[Readings, float]]) -> dict[bool, list[np.ndarray]]:

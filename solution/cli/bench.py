@@ -116,8 +116,12 @@ def _rates(_ctx, _param, value: str) -> tuple[float, ...]:
 
 
 def _ema_momentum(_ctx, _param, value: float) -> float:
-    if value != 0.0 and not 0.9 <= value < 1.0:  # Config.ema_momentum's range
-        raise click.BadParameter(f"{value:g}: give 0 (no EMA student) or a momentum in [0.9, 1)")
+    from solution.config import Config
+
+    try:  # Config.ema_momentum's own check, before hours of screening reach the EMA stage
+        Config(ema_momentum=value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
     return value
 
 

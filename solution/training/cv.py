@@ -37,9 +37,13 @@ class FirstRound:
     """A two-round member's first round, wherever it came from."""
 
     model: Any
-    history: History  # empty when resumed from an interrupted run's saved network
-    seconds: float  # its training time (0 when resumed: not recorded)
+    history: History  # empty when resumed from a network saved before histories were kept
+    seconds: float  # its training time (0 when resumed from such a network)
     source: str  # "trained", "resumed" or the one-round run member it was taken from
+
+    @property
+    def from_other_run(self) -> bool:
+        return self.source not in ("trained", "resumed")
 
 
 @dataclass
@@ -51,6 +55,7 @@ class MemberResult:
     history: dict[str, list[float]]
     reused: bool
     model_path: Path
+    seconds_in_other_runs: float = 0.0  # of `seconds`: a first round a one-round run trained
 
 
 @dataclass
@@ -183,12 +188,14 @@ def _member(cfg: Config, comp: Competition, files: MemberFiles, fold: int, seed_
     images, labels = comp.train_images[train_index], comp.train_labels[train_index]
     extra: dict[str, Any] = {}
     first_seconds = 0.0  # a first round trained before this member's clock started
+    borrowed = 0.0  # of which a one-round run trained
     if cfg.second_round == "off":
         model, history = fit(cfg, images, labels, seed=seed)
     else:
         first = first or _first_round(cfg, files, shared, images, labels, seed, fit, log)
         model, history = first.model, first.history
         first_seconds, started = first.seconds, time.perf_counter()
+        borrowed = first.seconds if first.from_other_run else 0.0
         extra.update(first_round_seconds=first.seconds, first_round_from=first.source)
         if has_second_round(cfg, seed_index):
             model, history, more = _second_round(cfg, comp, model, history, images, labels,
@@ -212,7 +219,8 @@ def _member(cfg: Config, comp: Competition, files: MemberFiles, fold: int, seed_
     write_json(info_path, {"fold": fold, "seed": seed, "accuracy": accuracy, "seconds": seconds,
                            "config_fingerprint": cfg.fingerprint(), "history": history,
                            "precision": current_precision(), **extra})
-    return MemberResult(fold, seed, accuracy, seconds, history, False, model_path), val_probs, \
+    return MemberResult(fold, seed, accuracy, seconds, history, False, model_path,
+                        borrowed), val_probs, \
         test_probs
 
 
