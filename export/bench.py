@@ -32,6 +32,7 @@ def keras_ensemble(members_dir: Path):
     """One Keras model averaging the exported (pruned) members, as `make export` saved them."""
     import keras
 
+    from solution.models.layers import load_model
     from solution.models.zoo import create_model
 
     paths = sorted(members_dir.glob("*.keras"))
@@ -42,7 +43,7 @@ def keras_ensemble(members_dir: Path):
     for path in paths:
         info = json.loads(path.with_suffix(".json").read_text())
         built = create_model(Config.from_dict(info["config"]))
-        built.set_weights(keras.models.load_model(path, compile=False).get_weights())
+        built.set_weights(load_model(path, compile=False).get_weights())
         # every member of one architecture has the zoo's model name; the ensemble needs each once
         member = keras.Model(built.input, built.output, name=f"member{len(outputs)}")
         outputs.append(member(inputs))

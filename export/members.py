@@ -65,7 +65,7 @@ class PreparedMember:
 def prepare_members(run: Run, settings: ExportSettings, log: Log | None = None,
                     ) -> list[PreparedMember]:
     """Every member of the run, pruned and fine-tuned where that keeps its accuracy."""
-    import keras
+    from solution.models.layers import load_model
 
     plans: dict[str, PrunePlan | None] = {}
     prepared = []
@@ -73,7 +73,7 @@ def prepare_members(run: Run, settings: ExportSettings, log: Log | None = None,
         key = member.config.fingerprint()
         if key not in plans:
             plans[key] = _plan(member.config, settings, log)
-        model = float32_copy(keras.models.load_model(member.model_path, compile=False))
+        model = float32_copy(load_model(member.model_path, compile=False))
         prepared.append(_prepare(run, member, model, plans[key], settings, log))
     return prepared
 
@@ -162,7 +162,7 @@ def keep_ensemble_accuracy(run: Run, prepared: list[PreparedMember], settings: E
     own accuracy can still flip the combined vote. One architecture per fold cannot: there the
     fold's members are the whole prediction, so this changes nothing.
     """
-    import keras
+    from solution.models.layers import load_model
 
     result = list(prepared)
     for fold in sorted({p.member.fold for p in prepared}):
@@ -181,7 +181,7 @@ def keep_ensemble_accuracy(run: Run, prepared: list[PreparedMember], settings: E
             p = prepared[k]
             if p.pruned:
                 model = float32_copy(
-                    keras.models.load_model(p.member.model_path, compile=False))
+                    load_model(p.member.model_path, compile=False))
                 result[k] = PreparedMember(
                     p.member, model, p.member.config, False, p.macs_before, p.macs_before,
                     p.accuracy_before, p.accuracy_before, unpruned_probs(p),

@@ -149,8 +149,7 @@ def measure_options(comp: Competition, profile: Profile, folds: Sequence[int], r
 
 def tta_row(row: Row, members: list, comp: Competition) -> tuple[Row, np.ndarray]:
     """The same members predicting every validation image as the mean of 5 shifted views."""
-    import keras
-
+    from solution.models.layers import load_model
     from solution.training.augment import TTA_SHIFTS
     from solution.training.fit import predict_probs
 
@@ -159,7 +158,7 @@ def tta_row(row: Row, members: list, comp: Competition) -> tuple[Row, np.ndarray
     count = np.zeros(len(comp.train_labels))
     predict_ms = 0.0
     for member in members:
-        model = keras.models.load_model(member.model_path)
+        model = load_model(member.model_path)
         val_index = splits[member.fold][1]
         total[val_index] += predict_probs(model, comp.train_images[val_index], tta=True)
         count[val_index] += 1

@@ -84,9 +84,8 @@ def measure_network(cfg: Config, label: str, comp: Competition, folds: Sequence[
                     ) -> tuple[Row, np.ndarray, list]:
     """Train/reuse `cfg`'s members of `folds` in its run folder; the row, OOF probabilities
     (NaN where no chosen fold validates) and the members."""
-    import keras
-
     from solution.models.cnn import count_macs
+    from solution.models.layers import load_model
 
     run_dir = Path(runs_dir) / run_id(cfg, comp)
     result = run_cv(cfg, comp, run_dir, folds=folds, predict_test=False, base_seed=base_seed,
@@ -94,7 +93,7 @@ def measure_network(cfg: Config, label: str, comp: Competition, folds: Sequence[
     accuracy, f1, rows = scores(comp.train_labels, result.oof_probs)
     train_seconds = sum(json.loads(m.model_path.with_suffix(".json").read_text())["seconds"]
                         for m in result.members)
-    model = keras.models.load_model(result.members[0].model_path)
+    model = load_model(result.members[0].model_path)
     _, val_index = stratified_folds(comp.train_labels)[result.members[0].fold]
     predict_ms = cfg.seeds_per_fold * time_predict(model, comp.train_images[val_index[:1000]],
                                                    cfg.tta)

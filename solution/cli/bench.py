@@ -33,22 +33,24 @@ def bench() -> None:
                       help="Batches per timed epoch."),
          click.option("--repeats", type=click.IntRange(1), default=3, show_default=True),
          click.option("--batch-size", type=click.IntRange(8), default=128, show_default=True),
-         threads_option, out_table_option)
-def train(data, steps, repeats, batch_size, threads, out) -> None:
-    """Training throughput (images/s): our tf.data pipeline against Keras augmentation layers."""
+         threads_option, precision_option, out_table_option)
+def train(data, steps, repeats, batch_size, threads, precision, out) -> None:
+    """Training throughput (images/s): our tf.data pipeline against Keras augmentation layers,
+    our fused batch normalisation against Keras' own."""
     from solution.bench.train import measure, pipeline_only_rate, throughput_table
     from solution.config import Config
     from solution.data.competition import load_competition
+    from solution.profiles import get_profile
     from solution.reporting.tables import emit_table
     from solution.training.fit import configure_tensorflow
 
     with exits():
         comp = load_competition(data)
-        configure_tensorflow(threads)
-        cfg = Config(batch_size=batch_size)
+        chosen = configure_tensorflow(threads, precision)
+        cfg = get_profile("default").apply(Config()).replace(batch_size=batch_size)
         result = measure(comp.train_images, comp.train_labels, cfg, steps, repeats)
         feed = pipeline_only_rate(comp.train_images, comp.train_labels, cfg)
-        emit_table(throughput_table(batch_size, result, feed).markdown(), out)
+        emit_table(throughput_table(batch_size, chosen, result, feed).markdown(), out)
 
 
 @bench.command()

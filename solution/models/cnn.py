@@ -23,6 +23,8 @@ def build_model(cfg: Config, name: str = "digits_cnn") -> keras.Model:
     import keras
     from keras import layers
 
+    from solution.models.layers import FusedBatchNormalization
+
     widths = iter(cfg.layer_widths())
     conv_index = 0
 
@@ -31,7 +33,7 @@ def build_model(cfg: Config, name: str = "digits_cnn") -> keras.Model:
         x = layers.Conv2D(next(widths), kernel, strides=strides, padding=padding,
                           use_bias=not cfg.batch_norm, name=f"conv{conv_index}")(x)
         if cfg.batch_norm:
-            x = layers.BatchNormalization(momentum=cfg.bn_momentum, name=f"bn{conv_index}")(x)
+            x = FusedBatchNormalization(momentum=cfg.bn_momentum, name=f"bn{conv_index}")(x)
         x = layers.Activation("relu", name=f"relu{conv_index}")(x)
         conv_index += 1
         return x
@@ -55,7 +57,7 @@ def build_model(cfg: Config, name: str = "digits_cnn") -> keras.Model:
         x = layers.GlobalAveragePooling2D(name="gap")(x)
         x = layers.Dense(cfg.head_width, use_bias=not cfg.batch_norm, name="dense_head")(x)
         if cfg.batch_norm:
-            x = layers.BatchNormalization(momentum=cfg.bn_momentum, name="bn_head")(x)
+            x = FusedBatchNormalization(momentum=cfg.bn_momentum, name="bn_head")(x)
         x = layers.Activation("relu", name="relu_head")(x)
     x = layers.Dropout(cfg.dropout, name="drop_head")(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities",

@@ -101,17 +101,19 @@ def simple_cnn(cfg: Config) -> keras.Model:
     import keras
     from keras import layers
 
+    from solution.models.layers import FusedBatchNormalization
+
     kernel = SIMPLE_CNNS[cfg.arch][0]
     x = inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
     for i, width in enumerate(cfg.layer_widths()):
         x = layers.Conv2D(width, kernel, use_bias=not cfg.batch_norm, name=f"conv{i}")(x)
         if cfg.batch_norm:
-            x = layers.BatchNormalization(momentum=cfg.bn_momentum, name=f"bn{i}")(x)
+            x = FusedBatchNormalization(momentum=cfg.bn_momentum, name=f"bn{i}")(x)
         x = layers.Activation("relu", name=f"relu{i}")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(NUM_CLASSES, use_bias=not cfg.batch_norm, name="logits")(x)
     if cfg.batch_norm:
-        x = layers.BatchNormalization(momentum=cfg.bn_momentum, name="bn_logits")(x)
+        x = FusedBatchNormalization(momentum=cfg.bn_momentum, name="bn_logits")(x)
     outputs = layers.Activation("softmax", name="probabilities", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=cfg.arch)
 
@@ -151,12 +153,14 @@ def mlp(cfg: Config, units: Sequence[int], name: str) -> keras.Model:
     import keras
     from keras import layers
 
+    from solution.models.layers import FusedBatchNormalization
+
     x = inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
     x = layers.Flatten(name="flatten")(x)
     for i, width in enumerate(units):
         x = layers.Dense(width, use_bias=not cfg.batch_norm, name=f"dense{i}")(x)
         if cfg.batch_norm:
-            x = layers.BatchNormalization(momentum=cfg.bn_momentum, name=f"bn{i}")(x)
+            x = FusedBatchNormalization(momentum=cfg.bn_momentum, name=f"bn{i}")(x)
         x = layers.Activation("relu", name=f"relu{i}")(x)
         x = layers.Dropout(cfg.dropout, name=f"drop{i}")(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities",

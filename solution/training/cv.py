@@ -332,20 +332,20 @@ def _first_round(cfg: Config, files: MemberFiles, shared: MemberFiles | None,
                  log: Log | None) -> FirstRound:
     """The member's first round: the one it saved before an interruption, the matching
     one-round run's member, or trained now (and saved)."""
-    import keras
+    from solution.models.layers import load_model
 
     if files.first_round.is_file():
         if log:
             log(f"{files.first_round.name}: reusing the finished first round")
         kept = _first_round_info(files)
-        return FirstRound(keras.models.load_model(files.first_round), kept.get("history", {}),
+        return FirstRound(load_model(files.first_round), kept.get("history", {}),
                           float(kept.get("seconds", 0.0)), "resumed")
     if shared is not None:
         info = json.loads(shared.info.read_text())
         source = f"{shared.model.parent.parent.name}/{shared.model.name}"
         if log:
             log(f"{files.first_round.name}: reusing the first round trained as {source}")
-        return FirstRound(keras.models.load_model(shared.model), info["history"],
+        return FirstRound(load_model(shared.model), info["history"],
                           float(info["seconds"]), source)
     started = time.perf_counter()
     model, history = fit(cfg, images, labels, seed=seed)
@@ -441,6 +441,6 @@ def _save_probs(path: Path, val_index: np.ndarray, val_probs: np.ndarray,
 
 
 def _predict_saved(model_path: Path, images: np.ndarray, tta: bool) -> np.ndarray:
-    import keras
+    from solution.models.layers import load_model
 
-    return predict_probs(keras.models.load_model(model_path), images, tta)
+    return predict_probs(load_model(model_path), images, tta)

@@ -194,7 +194,13 @@ def fit_member(cfg: Config, train_images: np.ndarray, train_labels: np.ndarray,
 
     keras.utils.set_random_seed(seed)
     steps = max(1, len(train_images) // cfg.batch_size)
-    model = compile_model(model if model is not None else create_model(cfg), cfg, steps)
+    if model is None:
+        model = create_model(cfg)
+    else:  # a saved member goes on training: in the fused batch norm, whatever it was saved with
+        from solution.models.layers import FusedBatchNormalization, batch_norm_as
+
+        model = batch_norm_as(model, FusedBatchNormalization)
+    model = compile_model(model, cfg, steps)
     train_ds = training_dataset(train_images, train_labels, cfg.batch_size, seed,
                                 Warp(cfg.rotation, cfg.zoom, cfg.shift, cfg.elastic))
     all_callbacks = [*exponential_schedule(cfg), *callbacks]
