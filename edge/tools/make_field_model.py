@@ -76,6 +76,8 @@ def build(seed: int, width: float = 1.0):
     """The field model: logits (N, W/4, CLASSES) for strips (N, 32, W, 1)."""
     import keras
 
+    from solution.models.layers import FusedBatchNormalization  # trains in the fused kernel
+
     keras.utils.set_random_seed(seed)
 
     def channels(filters: int) -> int:
@@ -83,7 +85,7 @@ def build(seed: int, width: float = 1.0):
 
     def conv(x, filters):
         x = keras.layers.Conv2D(channels(filters), 3, padding="same", use_bias=False)(x)
-        x = keras.layers.BatchNormalization()(x)
+        x = FusedBatchNormalization()(x)
         return keras.layers.ReLU()(x)
 
     strip = keras.Input((STRIP_HEIGHT, None, 1), name="strip")

@@ -109,7 +109,7 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
                  ) -> Iterator[tuple[str, dict[bool, list[np.ndarray]], list[float], int]]:
     """(lever, {tta: its members' probabilities}, each member's stage seconds, the fewest
     members per fold its rows average) for one fold, each stage cached."""
-    import keras
+    from solution.models.layers import load_model
 
     train_index, val_index = split
     val_images = comp.train_images[val_index]
@@ -134,7 +134,7 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
         return {False: stored["plain"], True: stored["tta"]}, float(stored["seconds"])
 
     def member(seed_index: int):
-        return keras.models.load_model(run.member(fold, seed_index).model)
+        return load_model(run.member(fold, seed_index).model)
 
     fit = partial(fit_member, val_images=val_images, val_labels=comp.train_labels[val_index])
 
@@ -196,7 +196,7 @@ def _fold_levers(run: RunFolder, cfg: Config, comp: Competition, screen: Screen,
     clean = cleans[rate]
     polished, extra = cached(
         f"{student}_clean{rate:g}",
-        lambda: trained(clean, keras.models.load_model(student_path), train_images,
+        lambda: trained(clean, load_model(student_path), train_images,
                         train_labels, seed0 + CLEAN_SEED_OFFSET))
     polished_name = f"{name}, + a clean epoch at lr {rate:g}"
     yield polished_name, _by_tta([(polished, spent + extra)]), [spent + extra], 1
