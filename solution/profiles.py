@@ -66,7 +66,7 @@ PROFILES: dict[str, Profile] = {
         previous=dict(width=32, epochs=16, schedule="exponential", warmup=0.0, learning_rate=1e-3,
                       lr_decay=0.85, second_round="off", second_round_epochs=0,
                       second_round_teacher="member", seeds_per_fold=1, second_round_seeds=0,
-                      tta=False)),
+                      clean_epochs=0, tta=False)),
     "quick": Profile(
         "quick",
         # 105 steps per epoch: BN's moving averages need momentum 0.9 to catch up (at 0.99 the

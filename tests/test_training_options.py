@@ -236,7 +236,7 @@ def test_clean_epochs_go_on_without_the_warp_at_their_own_low_rate():
 
 
 def test_clean_epochs_change_the_run_folder_only_when_there_are_some():
-    cfg = get_profile("default").apply(Config())
+    cfg = get_profile("default").apply(Config()).replace(clean_epochs=0)
     # off, its learning rate trains nothing: the folder (and its members) stay the same
     assert cfg.replace(clean_learning_rate=3e-4).fingerprint() == cfg.fingerprint()
     on = cfg.replace(clean_epochs=1)
