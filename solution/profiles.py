@@ -49,8 +49,9 @@ PROFILES: dict[str, Profile] = {
     # one 8-epoch distillation round of the first (the student, which the edge ships); the
     # second stays its first round. OOF 0.99586 without TTA against 0.99555 for one
     # self-distilled member with TTA, at 1.66x the training; TTA no longer helps the members.
-    # Batch norm in TensorFlow's fused kernel (solution.models.layers, 1.5-2x faster training)
-    # then paid for a last clean epoch on both members, the best row of issue 21's screen.
+    # Batch norm in TensorFlow's fused kernel (solution.models.layers; 1.3-2x faster training
+    # in `solution bench train`) then paid for a last clean epoch on both members, the best row
+    # of issue 21's screen.
     "default": Profile(
         "default",
         overrides=dict(width=24, epochs=24, batch_size=128, schedule="cosine", warmup=1.0,

@@ -11,6 +11,7 @@ ordinary batch-normalised network.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,13 @@ def batch_norm_as(model: keras.Model, kind: type) -> keras.Model:
         cls = kind if isinstance(layer, keras.layers.BatchNormalization) else layer.__class__
         return cls.from_config(layer.get_config())
 
+    return rebuilt_copy(model, rebuild)
+
+
+def rebuilt_copy(model: keras.Model,
+                 rebuild: Callable[[keras.layers.Layer], keras.layers.Layer]) -> keras.Model:
+    """`model` with every layer rebuilt by `rebuild` (same names, so same wiring) and its
+    weights copied over: how a member changes layer classes or precision without retraining."""
     copy = keras.models.clone_model(model, clone_function=rebuild)
     copy.set_weights(model.get_weights())
     return copy

@@ -76,7 +76,7 @@ def float32_copy(model: keras.Model) -> keras.Model:
 
     A member trained in `mixed_bfloat16` keeps float32 weights, so the copy is exact.
     """
-    import keras
+    from solution.models.layers import rebuilt_copy
 
     if all(layer.dtype_policy.compute_dtype == "float32" for layer in model.layers):
         return model
@@ -84,6 +84,4 @@ def float32_copy(model: keras.Model) -> keras.Model:
     def rebuild(layer: keras.layers.Layer) -> keras.layers.Layer:
         return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
 
-    copy = keras.models.clone_model(model, clone_function=rebuild)
-    copy.set_weights(model.get_weights())
-    return copy
+    return rebuilt_copy(model, rebuild)
