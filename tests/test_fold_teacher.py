@@ -17,7 +17,7 @@ from solution.runfolder import RunFolder
 from solution.submit import borrowed_seconds
 from solution.training.cv import (
     has_second_round,
-    member_rows,
+    member_work,
     one_round_config,
     run_cv,
     run_id,
@@ -72,9 +72,9 @@ def test_only_the_first_seeds_get_a_second_round_and_their_rows():
     assert [has_second_round(cfg, s) for s in range(3)] == [True, False, False]
     assert [has_second_round(cfg.replace(second_round_seeds=0), s) for s in range(3)] == [
         True, True, True]
-    assert member_rows(cfg, 1000, 500, 0) == 3 * 800 + 1 * 1300
-    assert member_rows(cfg, 1000, 500, 1) == 3 * 800
-    assert member_rows(cfg, 1000, 500, 0, first_round=False) == 1 * 1300
+    assert member_work(cfg, 800, 200, 500, 0).train_rows == 3 * 800 + 1 * 1300
+    assert member_work(cfg, 800, 200, 500, 1).train_rows == 3 * 800
+    assert member_work(cfg, 800, 200, 500, 0, first_round=False).train_rows == 1 * 1300
 
 
 def test_a_fold_teacher_run_trains_every_first_round_then_one_student_and_resumes(

@@ -177,48 +177,6 @@ def test_the_report_says_where_second_round_labels_came_from():
     assert plain == "Trained in float32."
 
 
-def test_the_eta_counts_rows_so_a_bigger_second_round_is_foreseen():
-    from solution.training.fit import EpochClock
-
-    # two members: 2 first-round epochs of 100 rows, then 1 second-round epoch of 300 rows each
-    clock = EpochClock(total_epochs=6, total_rows=2 * (2 * 100 + 300))
-    clock.tick(10.0, 100)   # 0.1 s a row: 900 rows left
-    assert clock.eta_seconds() == pytest.approx(90.0)
-    by_epochs = EpochClock(total_epochs=6)
-    by_epochs.tick(10.0)    # without rows, every epoch is taken for the first one's size
-    assert by_epochs.eta_seconds() == pytest.approx(50.0)
-
-
-def test_the_first_steps_tracing_is_left_out_of_the_eta():
-    from solution.training.fit import steady_seconds
-
-    # 11 steps: the first took 5 s (tracing), the other 10 took 1 s each
-    assert steady_seconds(15.0, 10.0, 11) == pytest.approx(11.0)
-    assert steady_seconds(15.0, 15.0, 1) == 15.0  # one step: nothing to tell apart
-    assert steady_seconds(15.0, 0.0, 11) == 15.0  # no step timed
-
-
-def test_the_run_says_up_front_how_much_it_trains_and_in_what_precision():
-    from solution.training.cv import work_line
-    from solution.training.precision import BF16_CPU_FLAGS, cpu_flags
-
-    line = work_line(10, 8_064_000, "bfloat16")
-    assert line.startswith("10 member(s) to train: 8,064,000 image passes in bfloat16")
-    slow = work_line(10, 8_064_000, "float32")
-    has_bf16 = any(flag in cpu_flags() for flag in BF16_CPU_FLAGS)  # read apart from the code
-    assert ("neither amx_bf16 nor avx512_bf16" in slow) == (not has_bf16)
-
-
-def test_member_rows_add_the_test_images_to_second_round_epochs():
-    from solution.config import Config
-    from solution.training.cv import member_rows
-
-    cfg = Config(epochs=3, second_round="distil", second_round_epochs=2, batch_size=100)
-    assert member_rows(cfg, 1000, 500) == 3 * 800 + 2 * 1300
-    assert member_rows(cfg.replace(second_round="off"), 1000, 500) == 3 * 800
-    assert member_rows(cfg.replace(clean_epochs=1), 1000, 500) == 4 * 800 + 2 * 1300
-
-
 # --- clean epochs -----------------------------------------------------------------------------
 
 def test_clean_epochs_go_on_without_the_warp_at_their_own_low_rate():

@@ -138,8 +138,11 @@ def training_dataset(images: np.ndarray, targets: np.ndarray, batch_size: int, s
     return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+EVAL_BATCH = 512  # validation batches: big, as nothing is kept for a backward pass
+
+
 def eval_dataset(images: np.ndarray, labels: np.ndarray | None = None,
-                 batch_size: int = 512) -> tf.data.Dataset:
+                 batch_size: int = EVAL_BATCH) -> tf.data.Dataset:
     """Plain batches in order, for validation and prediction."""
     import tensorflow as tf
 

@@ -24,7 +24,9 @@ from solution.atomic import atomic_path, write_json
 from solution.config import Config
 from solution.data.competition import NUM_CLASSES, Competition
 from solution.runfolder import MemberFiles, RunFolder
-from solution.training.fit import EpochClock, Log, fit_member, predict_probs
+from solution.training.augment import TTA_SHIFTS
+from solution.training.clock import RunClock, Work
+from solution.training.fit import Log, fit_member, predict_probs, read_views
 from solution.training.folds import N_FOLDS, stratified_folds
 from solution.training.precision import current_precision, resolve_precision
 
@@ -64,6 +66,7 @@ class CVResult:
     fold_accuracies: dict[int, float]  # ensemble of the fold's seeds on its validation rows
     members: list[MemberResult] = field(default_factory=list)
     test_probs: np.ndarray | None = None  # (M, 10) mean over all members, when predicted
+    clock: RunClock | None = None  # the work the run planned and did, and its measured rates
 
     @property
     def covered(self) -> np.ndarray:
@@ -114,20 +117,24 @@ def run_cv(cfg: Config, comp: Competition, run_dir: Path, *, folds: Sequence[int
     test_sum = np.zeros((len(comp.test_images), NUM_CLASSES), np.float64)
     result = CVResult(oof, {})
     shared = one_round_run(cfg, comp, run)
-    work = [_member_work(cfg, run, shared, f, s, len(comp.train_labels), len(comp.test_images))
+    test_rows = len(comp.test_images)
+    work = [_member_work(cfg, run, shared, f, s, len(splits[f][0]), len(splits[f][1]),
+                         test_rows, predict_test)
             for f in chosen for s in range(cfg.seeds_per_fold)]
-    to_train = sum(rows > 0 for _, rows in work)
-    clock = EpochClock(total_epochs=sum(epochs for epochs, _ in work),
-                       total_rows=sum(rows for _, rows in work))
+    to_train = sum(w.fits > 0 for w in work)
+    clock = RunClock(sum(work, Work()) + sum(
+        (fold_teacher_work(cfg, test_rows) for f in chosen if _pending(cfg, run, f)), Work()))
+    result.clock = clock
     if log and to_train:
-        log(work_line(to_train, clock.total_rows, current_precision()))
+        log(work_line(to_train, clock.planned, current_precision()))
     for fold in chosen:
         train_index, val_index = splits[fold]
         val_sum = np.zeros((len(val_index), NUM_CLASSES), np.float64)
         fit = partial(fit_member, val_images=comp.train_images[val_index],
                       val_labels=comp.train_labels[val_index], clock=clock, log=log)
+        read = partial(predict_probs, clock=clock)
         teacher, firsts = _fold_teacher(cfg, comp, run, shared, fold, train_index, base_seed,
-                                        fit, log)
+                                        fit, read, log)
         for seed_index in range(cfg.seeds_per_fold):
             seed = member_seed(base_seed, fold, seed_index)
             member, val_probs, test_probs = _member(
@@ -137,7 +144,7 @@ def run_cv(cfg: Config, comp: Competition, run_dir: Path, *, folds: Sequence[int
                         f"{cfg.seeds_per_fold}",
                         callbacks=member_callbacks(fold, seed_index) if member_callbacks else []),
                 _shared_member(cfg, shared, fold, seed_index), teacher,
-                firsts.get(seed_index))
+                firsts.get(seed_index), read)
             result.members.append(member)
             val_sum += val_probs
             if predict_test:
@@ -170,6 +177,7 @@ def _member(cfg: Config, comp: Competition, files: MemberFiles, fold: int, seed_
             seed: int, train_index: np.ndarray, val_index: np.ndarray, predict_test: bool,
             log: Log | None, fit: Callable[..., Any], shared: MemberFiles | None,
             teacher: np.ndarray | None, first: FirstRound | None,
+            read: Callable[..., np.ndarray] = predict_probs,
             ) -> tuple[MemberResult, np.ndarray, np.ndarray | None]:
     model_path, probs_path, info_path = files.model, files.probs, files.info
     label = f"fold {fold + 1}/{N_FOLDS} seed {seed_index + 1}/{cfg.seeds_per_fold}"
@@ -199,19 +207,19 @@ def _member(cfg: Config, comp: Competition, files: MemberFiles, fold: int, seed_
         extra.update(first_round_seconds=first.seconds, first_round_from=first.source)
         if has_second_round(cfg, seed_index):
             model, history, more = _second_round(cfg, comp, model, history, images, labels,
-                                                 val_index, seed, fit, teacher)
+                                                 val_index, seed, fit, teacher, read)
             extra.update(more)
     before_clean = None
     if cfg.clean_epochs:
-        before_clean = predict_probs(model, comp.train_images[val_index], cfg.tta)
+        before_clean = read(model, comp.train_images[val_index], cfg.tta)
         extra["before_clean_accuracy"] = float(
             np.mean(before_clean.argmax(1) == comp.train_labels[val_index]))
         model, clean_history = fit(clean_config(cfg), images, labels,
                                    seed=seed + CLEAN_SEED_OFFSET, model=model)
         history = joined_history(history, clean_history)
     seconds = time.perf_counter() - started + first_seconds  # all of the member's training
-    val_probs = predict_probs(model, comp.train_images[val_index], cfg.tta)
-    test_probs = predict_probs(model, comp.test_images, cfg.tta) if predict_test else None
+    val_probs = read(model, comp.train_images[val_index], cfg.tta)
+    test_probs = read(model, comp.test_images, cfg.tta) if predict_test else None
     accuracy = float(np.mean(val_probs.argmax(1) == comp.train_labels[val_index]))
     with atomic_path(model_path) as tmp:
         model.save(tmp)
@@ -224,41 +232,57 @@ def _member(cfg: Config, comp: Competition, files: MemberFiles, fold: int, seed_
         test_probs
 
 
-def work_line(members: int, rows: int, precision: str) -> str:
-    """Said before the first epoch: how much there is to train, and in what precision (on a CPU
+def work_line(members: int, work: Work, precision: str) -> str:
+    """Said before the first epoch: how much there is to do, and in what precision (on a CPU
     without bfloat16 the run takes longer; the first epoch line's ETA says how long)."""
-    line = (f"{members} member(s) to train: {rows:,} image passes in {precision}; "
-            "every epoch line gives the ETA of the whole run")
+    line = (f"{members} member(s) to train: {work.train_rows:,} image passes in {precision}, "
+            f"{work.read_rows:,} readings; every epoch line gives the ETA of the whole run")
     if precision == "float32" and resolve_precision("auto") == "float32":
         line += (" (this CPU reports neither amx_bf16 nor avx512_bf16: expect about 1.2x the "
                  "time of a CPU that has one)")
     return line
 
 
-def member_rows(cfg: Config, train_rows: int, test_rows: int, seed_index: int = 0,
-                first_round: bool = True) -> int:
-    """Rows one member's epochs go through, for the run's ETA: its fold's training rows each
-    first-round (unless `first_round` is already trained) and clean epoch, and those plus the
-    test images each second-round epoch (if this seed index gets one)."""
-    fold_rows = train_rows - train_rows // N_FOLDS
+def member_work(cfg: Config, fold_rows: int, val_rows: int, test_rows: int, seed_index: int = 0,
+                first_round: bool = True, predict_test: bool = True) -> Work:
+    """One member's work, for the run's ETA: its fold's training rows each first-round (unless
+    `first_round` is already trained) and clean epoch, those plus the test images each
+    second-round epoch (if this seed index gets one); a validation pass each epoch; the readings
+    of its validation (and test) images between and after its rounds; a fit per round."""
+    views = read_views(cfg.tta)
     second = cfg.second_round_epochs if has_second_round(cfg, seed_index) else 0
-    return ((cfg.epochs * first_round + cfg.clean_epochs)
-            * _whole_batches(fold_rows, cfg.batch_size)
-            + second * _whole_batches(fold_rows + test_rows, cfg.batch_size))
+    plain_epochs = cfg.epochs * first_round + cfg.clean_epochs
+    reads = (val_rows + test_rows * predict_test) * views  # its final readings
+    if second:
+        reads += val_rows * views  # the first round's accuracy
+        reads += test_rows * views if cfg.second_round_teacher == "member" else 0
+    if cfg.clean_epochs:
+        reads += val_rows * views  # the accuracy before them
+    return Work(train_rows=plain_epochs * _whole_batches(fold_rows, cfg.batch_size)
+                + second * _whole_batches(fold_rows + test_rows, cfg.batch_size),
+                read_rows=reads + (plain_epochs + second) * val_rows,
+                fits=int(first_round) + int(second > 0) + int(cfg.clean_epochs > 0),
+                epochs=plain_epochs + second)
+
+
+def fold_teacher_work(cfg: Config, test_rows: int) -> Work:
+    """The fold teacher's readings of the test images: every first round, with TTA."""
+    if cfg.second_round_teacher != "fold":  # as _fold_teacher decides
+        return Work()
+    return Work(read_rows=cfg.seeds_per_fold * test_rows * len(TTA_SHIFTS))
 
 
 def _member_work(cfg: Config, run: RunFolder, shared: RunFolder | None, fold: int,
-                 seed_index: int, train_rows: int, test_rows: int) -> tuple[int, int]:
-    """(epochs, rows) still to train for one member: none when finished, no first round
-    when one is stored (its own, or the matching one-round run's member)."""
+                 seed_index: int, fold_rows: int, val_rows: int, test_rows: int,
+                 predict_test: bool) -> Work:
+    """What one member still has to do: nothing when finished, no first round when one is
+    stored (its own, or the matching one-round run's member)."""
     files = run.member(fold, seed_index)
     if _done(files, cfg):
-        return 0, 0
+        return Work()
     first = cfg.second_round == "off" or not (
         files.first_round.is_file() or _shared_member(cfg, shared, fold, seed_index))
-    epochs = (cfg.epochs * first + cfg.clean_epochs
-              + cfg.second_round_epochs * has_second_round(cfg, seed_index))
-    return epochs, member_rows(cfg, train_rows, test_rows, seed_index, first)
+    return member_work(cfg, fold_rows, val_rows, test_rows, seed_index, first, predict_test)
 
 
 def has_second_round(cfg: Config, seed_index: int) -> bool:
@@ -368,12 +392,13 @@ def _first_round_info(files: MemberFiles) -> dict[str, Any]:
 
 def _fold_teacher(cfg: Config, comp: Competition, run: RunFolder, shared: RunFolder | None,
                   fold: int, train_index: np.ndarray, base_seed: int, fit: Callable[..., Any],
-                  log: Log | None) -> tuple[np.ndarray | None, dict[int, FirstRound]]:
+                  read: Callable[..., np.ndarray], log: Log | None,
+                  ) -> tuple[np.ndarray | None, dict[int, FirstRound]]:
     """With `second_round_teacher` fold: the mean reading of the test images by every first
     round of the fold, trained (or found) before any second round, and those first rounds by
     seed index for the members that still need them; (None, {}) when the fold's members are all
     finished or each member teaches itself."""
-    pending = [s for s in range(cfg.seeds_per_fold) if not _done(run.member(fold, s), cfg)]
+    pending = _pending(cfg, run, fold)
     if cfg.second_round_teacher != "fold" or not pending:
         return None, {}
     images, labels = comp.train_images[train_index], comp.train_labels[train_index]
@@ -383,16 +408,21 @@ def _fold_teacher(cfg: Config, comp: Competition, run: RunFolder, shared: RunFol
         partial(fit, label=f"fold {fold + 1}/{N_FOLDS} first round {seed_index + 1}/"
                 f"{cfg.seeds_per_fold}"), log) for seed_index in range(cfg.seeds_per_fold)}
     teacher = fold_teacher_reading([first.model for first in firsts.values()],
-                                   comp.test_images)
+                                   comp.test_images, read)
     return teacher, {s: first for s, first in firsts.items() if s in pending}
 
 
-def fold_teacher_reading(first_rounds: Sequence[Any], test_images: np.ndarray) -> np.ndarray:
+def _pending(cfg: Config, run: RunFolder, fold: int) -> list[int]:
+    """The fold's seed indices still to finish."""
+    return [s for s in range(cfg.seeds_per_fold) if not _done(run.member(fold, s), cfg)]
+
+
+def fold_teacher_reading(first_rounds: Sequence[Any], test_images: np.ndarray,
+                         read: Callable[..., np.ndarray] = predict_probs) -> np.ndarray:
     """The fold teacher's labels for the test images: the mean of the fold's first rounds'
     readings, each with TTA, which made two first rounds' average 0.022 pp better (issue 21's
     screen), whatever `tta` says of how the members read."""
-    return np.mean([predict_probs(model, test_images, tta=True) for model in first_rounds],
-                   axis=0)
+    return np.mean([read(model, test_images, tta=True) for model in first_rounds], axis=0)
 
 
 def second_round_fit(cfg: Config, fit: Callable[..., Any], model: Any, images: np.ndarray,
@@ -408,14 +438,15 @@ def second_round_fit(cfg: Config, fit: Callable[..., Any], model: Any, images: n
 def _second_round(cfg: Config, comp: Competition, model: Any, first_history: History,
                   images: np.ndarray, labels: np.ndarray, val_index: np.ndarray, seed: int,
                   fit: Callable[..., Any], teacher: np.ndarray | None,
+                  read: Callable[..., np.ndarray] = predict_probs,
                   ) -> tuple[Any, History, dict[str, Any]]:
     """Round two on the fold's training rows plus the test images as the teacher labelled them:
     the member's own first round, or (`teacher`) the mean of the fold's first rounds. Every
     teacher was trained on the fold's training rows only, so the OOF accuracy stays honest."""
-    first_val = predict_probs(model, comp.train_images[val_index], cfg.tta)
+    first_val = read(model, comp.train_images[val_index], cfg.tta)
     first_accuracy = float(np.mean(first_val.argmax(1) == comp.train_labels[val_index]))
     if teacher is None:
-        teacher = predict_probs(model, comp.test_images, cfg.tta)
+        teacher = read(model, comp.test_images, cfg.tta)
     model, second_history = second_round_fit(cfg, fit, model, images, labels, comp.test_images,
                                              teacher, seed)
     history = joined_history(first_history, second_history)

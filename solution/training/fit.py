@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,6 +13,7 @@ from solution.config import Config
 from solution.data.competition import NUM_CLASSES
 from solution.models.zoo import create_model
 from solution.training.augment import (
+    EVAL_BATCH,
     TTA_SHIFTS,
     Warp,
     eval_dataset,
@@ -21,6 +21,7 @@ from solution.training.augment import (
     training_dataset,
     tta_views,
 )
+from solution.training.clock import RunClock, Work, clock_text, steady_seconds
 from solution.training.precision import Precision, resolve_precision, use_precision
 from solution.training.quiet import native_stderr_filtered
 
@@ -54,81 +55,54 @@ def configure_tensorflow(threads: int | None = None, precision: str = "float32")
     return chosen
 
 
-@dataclass
-class EpochClock:
-    """Shared by all members of a run, so every epoch line can show the ETA of the whole run.
-
-    Epochs differ in size (a second round also trains on the 28,000 test images), so where the
-    run knows how many rows its epochs hold (total_rows) the ETA is the rows left times the
-    recent seconds per row: honest from the first epoch, not only once a second round was seen.
-    """
-
-    total_epochs: int
-    done_epochs: int = 0
-    seconds: list[float] = field(default_factory=list)
-    total_rows: int = 0                                    # 0: unknown, count epochs instead
-    done_rows: int = 0
-    row_seconds: list[float] = field(default_factory=list)  # per epoch: seconds per row
-
-    def tick(self, seconds: float, rows: int = 0) -> None:
-        """One epoch of `rows` rows (0: unknown) took `seconds`."""
-        self.done_epochs += 1
-        self.seconds.append(seconds)
-        if rows:
-            self.done_rows += rows
-            self.row_seconds.append(seconds / rows)
-
-    def eta_seconds(self) -> float:
-        if self.total_rows and self.row_seconds:
-            left = max(0, self.total_rows - self.done_rows)
-            return left * float(np.median(self.row_seconds[-10:]))
-        if not self.seconds:
-            return float("nan")
-        return (self.total_epochs - self.done_epochs) * float(np.median(self.seconds[-10:]))
-
-
-def _progress_callback(label: str, clock: EpochClock, log: Log, rows: int = 0):
+def _progress_callback(label: str, clock: RunClock, log: Log, fit_started: float,
+                       rows: int, val_rows: int, val_batch: int):
     import keras
 
     class Progress(keras.callbacks.Callback):
+        """Times each epoch's training and validation apart (the clock prices reading and
+        training at their own rates) and the fit's start-up on its first epoch."""
+
         def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-            self.started = time.perf_counter()
-            self.first_step_done = 0.0
+            self.started = self.val_started = self.val_ended = time.perf_counter()
+            self.first_step_done = self.first_val_done = 0.0
 
         def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
             if batch == 0:
                 self.first_step_done = time.perf_counter()
 
+        def on_test_begin(self, logs: dict | None = None) -> None:
+            self.val_started = time.perf_counter()
+
+        def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            if batch == 0:
+                self.first_val_done = time.perf_counter()
+
+        def on_test_end(self, logs: dict | None = None) -> None:
+            self.val_ended = time.perf_counter()
+
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             logs = logs or {}
             now = time.perf_counter()
             spent = now - self.started
-            clock.tick(steady_seconds(spent, now - (self.first_step_done or self.started),
-                                      self.params.get("steps") or 0), rows)
+            trained = self.val_started - self.started
+            train = steady_seconds(trained, self.val_started - (self.first_step_done
+                                                                or self.started),
+                                   self.params.get("steps") or 0)
+            validated = self.val_ended - self.val_started if val_rows else 0.0
+            read = steady_seconds(validated, self.val_ended - (self.first_val_done
+                                                               or self.val_started),
+                                  -(-val_rows // val_batch)) if val_rows else 0.0
+            start_up = now - fit_started - train - read if epoch == 0 else None
+            clock.epoch(train, rows, read, val_rows, start_up)
             lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             log(f"{label} epoch {epoch + 1:>2}/{self.params['epochs']}  "
                 f"loss {logs.get('loss', float('nan')):.4f}  acc {logs.get('accuracy', 0):.4f}  "
                 f"val_loss {logs.get('val_loss', float('nan')):.4f}  "
                 f"val_acc {logs.get('val_accuracy', 0):.4f}  lr {lr:.2e}  {spent:.0f}s  "
-                f"ETA {_clock_text(clock.eta_seconds())}")
+                f"ETA {clock_text(clock.eta_seconds())}")
 
     return Progress()
-
-
-def steady_seconds(spent: float, after_first_step: float, steps: int) -> float:
-    """An epoch's time as the later epochs will take it: its first step (where TensorFlow
-    traces the graph, seconds on a 2-core CPU) counted at the pace of the others, so the ETA
-    of the very first epoch line is honest."""
-    if steps < 2 or not 0 < after_first_step <= spent:
-        return spent
-    return after_first_step * steps / (steps - 1)
-
-
-def _clock_text(seconds: float) -> str:
-    if not np.isfinite(seconds):
-        return "?"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
 
 
 WARMUP_START = 0.04  # a warm-up starts at this fraction of learning_rate (one-cycle's 1/25)
@@ -182,7 +156,7 @@ def compile_model(model: keras.Model, cfg: Config, steps_per_epoch: int = 1) -> 
 
 def fit_member(cfg: Config, train_images: np.ndarray, train_labels: np.ndarray,
                val_images: np.ndarray, val_labels: np.ndarray, seed: int, *,
-               label: str = "", clock: EpochClock | None = None, log: Log | None = None,
+               label: str = "", clock: RunClock | None = None, log: Log | None = None,
                callbacks: Sequence[Any] = (), model: keras.Model | None = None,
                ) -> tuple[keras.Model, dict[str, list[float]]]:
     """Train a fresh `create_model(cfg)` (or `model`) on augmented batches; returns it and history.
@@ -192,6 +166,7 @@ def fit_member(cfg: Config, train_images: np.ndarray, train_labels: np.ndarray,
     """
     import keras
 
+    started = time.perf_counter()
     keras.utils.set_random_seed(seed)
     steps = max(1, len(train_images) // cfg.batch_size)
     if model is None:
@@ -205,8 +180,11 @@ def fit_member(cfg: Config, train_images: np.ndarray, train_labels: np.ndarray,
                                 Warp(cfg.rotation, cfg.zoom, cfg.shift, cfg.elastic))
     all_callbacks = [*exponential_schedule(cfg), *callbacks]
     if log is not None:
-        all_callbacks.append(_progress_callback(label, clock or EpochClock(cfg.epochs), log,
-                                                steps * cfg.batch_size))
+        rows, val_rows = steps * cfg.batch_size, len(val_images)
+        alone = Work(train_rows=cfg.epochs * rows, read_rows=cfg.epochs * val_rows, fits=1,
+                     epochs=cfg.epochs)
+        all_callbacks.append(_progress_callback(label, clock or RunClock(alone), log, started,
+                                                rows, val_rows, EVAL_BATCH))
     with warnings.catch_warnings():  # Keras warns that a tf.data input ignores shuffle=True
         warnings.filterwarnings("ignore", message=".*shuffle=True.*")
         history = model.fit(train_ds, steps_per_epoch=steps, epochs=cfg.epochs,
@@ -216,18 +194,29 @@ def fit_member(cfg: Config, train_images: np.ndarray, train_labels: np.ndarray,
 
 
 def predict_probs(model: keras.Model, images: np.ndarray, tta: bool = False,
-                  batch_size: int = 1024) -> np.ndarray:
+                  batch_size: int = 1024, clock: RunClock | None = None) -> np.ndarray:
     """Softmax probabilities (N, 10) float32 for (N, 28, 28) uint8 images.
 
-    With `tta`, the mean over the image and four copies moved by one pixel.
+    With `tta`, the mean over the image and four copies moved by one pixel. A run's `clock` is
+    told how long the reading took.
     """
+    started = time.perf_counter()
     if not tta:
-        return model.predict(eval_dataset(images, batch_size=batch_size), verbose=0)
-    import tensorflow as tf
+        probs = model.predict(eval_dataset(images, batch_size=batch_size), verbose=0)
+    else:
+        import tensorflow as tf
 
-    total = np.zeros((len(images), NUM_CLASSES), np.float64)
-    for dx, dy in TTA_SHIFTS:
-        views = tf.data.Dataset.from_tensor_slices(images).batch(batch_size).map(
-            lambda x, dx=dx, dy=dy: tta_views(to_float(x), dx, dy))
-        total += model.predict(views, verbose=0)
-    return (total / len(TTA_SHIFTS)).astype(np.float32)
+        total = np.zeros((len(images), NUM_CLASSES), np.float64)
+        for dx, dy in TTA_SHIFTS:
+            views = tf.data.Dataset.from_tensor_slices(images).batch(batch_size).map(
+                lambda x, dx=dx, dy=dy: tta_views(to_float(x), dx, dy))
+            total += model.predict(views, verbose=0)
+        probs = (total / len(TTA_SHIFTS)).astype(np.float32)
+    if clock is not None:
+        clock.read(time.perf_counter() - started, len(images) * read_views(tta))
+    return probs
+
+
+def read_views(tta: bool) -> int:
+    """How many passes through the network one image's reading takes."""
+    return len(TTA_SHIFTS) if tta else 1

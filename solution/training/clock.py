@@ -1,0 +1,105 @@
+"""The run's ETA: what is left to do, priced at the rates this run has measured so far.
+
+A run does more than its training epochs: every epoch ends with a validation pass, the fold
+teacher reads the 28,000 test images five times over per first round, every member predicts its
+validation and test images, and every `fit` builds, compiles and traces a network before its first
+step. Counting only epochs made the first epoch's ETA 20% low on a whole default run (issue 21's
+seventh session: 1:39:42 said, 2:04:46 taken). So the clock plans all four kinds of work up front
+and prices each at its own measured rate; what none of them covers (saves, loads, Python between
+the steps) is charged in proportion, from the wall time the run has really taken.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+RECENT = 10  # rates are the median of the last this many measurements: the CPU's pace drifts
+
+
+@dataclass
+class Work:
+    """An amount of a run's work, in the units the clock prices separately."""
+
+    train_rows: int = 0  # image passes through a training step (forward, backward, update)
+    read_rows: int = 0   # image passes through the network alone: validation, teacher, predictions
+    fits: int = 0        # fit calls: each builds, compiles and traces its network once
+    epochs: int = 0      # for the log's counts only; rows price an epoch
+
+    def __add__(self, other: Work) -> Work:
+        return Work(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    def __sub__(self, other: Work) -> Work:
+        """What is left: never below zero (a run may do more than it planned, e.g. a resume)."""
+        return Work(*(max(0, getattr(self, f.name) - getattr(other, f.name))
+                      for f in fields(self)))
+
+
+@dataclass
+class RunClock:
+    """Shared by everything a run trains and reads, so every epoch line can give the ETA of the
+    whole run, honest from the first epoch: by then it has timed a training step, a validation
+    pass (the rate of every later reading) and one fit's start-up."""
+
+    planned: Work
+    done: Work = field(default_factory=Work)
+    train_rates: list[float] = field(default_factory=list)  # seconds per training row
+    read_rates: list[float] = field(default_factory=list)   # seconds per read row
+    fit_overheads: list[float] = field(default_factory=list)  # seconds per fit's start-up
+    accounted: float = 0.0  # seconds of the work above, as measured
+    started: float = field(default_factory=time.perf_counter)
+
+    def epoch(self, train_seconds: float, train_rows: int, read_seconds: float = 0.0,
+              read_rows: int = 0, start_up: float | None = None) -> None:
+        """One epoch: `train_rows` trained in `train_seconds` (its steady pace), `read_rows`
+        validated in `read_seconds`; `start_up`: on a fit's first epoch, the seconds it spent
+        before and beyond that pace (building, compiling, tracing)."""
+        self.done += Work(train_rows=train_rows, read_rows=read_rows, epochs=1,
+                          fits=int(start_up is not None))
+        self.train_rates.append(train_seconds / max(1, train_rows))
+        if read_rows:
+            self.read_rates.append(read_seconds / read_rows)
+        if start_up is not None:
+            self.fit_overheads.append(max(0.0, start_up))
+        self.accounted += train_seconds + read_seconds + max(0.0, start_up or 0.0)
+
+    def read(self, seconds: float, rows: int) -> None:
+        """A prediction outside training: `rows` image passes (views included) in `seconds`."""
+        self.done += Work(read_rows=rows)
+        self.read_rates.append(seconds / max(1, rows))
+        self.accounted += seconds
+
+    def eta_seconds(self, now: float | None = None) -> float:
+        """Seconds left: the work left at the recent rates, times the share of the wall time
+        so far that the measured work explains (>= 1); nan before anything was timed."""
+        if not self.train_rates:
+            return float("nan")
+        left = self.planned - self.done
+        seconds = (left.train_rows * _recent(self.train_rates)
+                   + left.read_rows * _recent(self.read_rates)
+                   + left.fits * _recent(self.fit_overheads))
+        elapsed = (time.perf_counter() if now is None else now) - self.started
+        return seconds * max(1.0, elapsed / self.accounted) if self.accounted > 0 else seconds
+
+
+def _recent(rates: list[float]) -> float:
+    return float(np.median(rates[-RECENT:])) if rates else 0.0
+
+
+def steady_seconds(spent: float, after_first_step: float, steps: int) -> float:
+    """A pass's time as the later passes will take it: its first step (where TensorFlow traces
+    the graph, seconds on a 2-core CPU) counted at the pace of the others; the clock charges the
+    difference to the fit's start-up instead."""
+    if steps < 2 or not 0 < after_first_step <= spent:
+        return spent
+    return after_first_step * steps / (steps - 1)
+
+
+def clock_text(seconds: float) -> str:
+    """h:mm:ss, or ? before the clock can tell."""
+    if not np.isfinite(seconds):
+        return "?"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
