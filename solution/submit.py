@@ -184,7 +184,8 @@ def run_summary(cfg: Config, comp: Competition, profile: Profile, resolved: Reso
         **member_tables(run.path, comp.train_labels, cfg.seeds_per_fold),
         "timings": {"wall_seconds": round(seconds, 1),
                     "train_seconds": round(sum(m.seconds for m in result.members), 1),
-                    "train_seconds_in_other_runs": round(borrowed_seconds(result), 1)},
+                    "train_seconds_in_other_runs": round(borrowed_seconds(result), 1),
+                    **({"work": result.clock.summary()} if result.clock else {})},
         "submission": str(submission_path),
     }
 

@@ -98,6 +98,13 @@ def test_a_real_run_does_exactly_the_work_it_planned(
     clock = result.clock
     assert clock is not None and clock.done == clock.planned
     assert clock.planned.fits == 2 + 1 + 2 and clock.planned.epochs == 2 * 2 + 1 + 2
+    summary = clock.summary()  # run.json's timings.work
+    assert (summary["train_rows"], summary["fits"]) == (clock.planned.train_rows, 5)
+    assert summary["seconds_per_1000_train_rows"] > 0 and summary["seconds_per_1000_read_rows"] > 0
+    assert 0 <= summary["unmeasured_share"] < 1
+    # the first epoch's ETA against what the rest of the run then took
+    assert summary["first_eta_ratio"] == pytest.approx(
+        summary["after_first_epoch_seconds"] / summary["first_eta_seconds"], rel=0.01)
     etas = [_seconds(line) for line in lines if re.search(r"ETA \d", line)]
     assert len(etas) == clock.planned.epochs  # every epoch line could tell, the first included
     assert etas[-1] <= etas[0]

@@ -54,6 +54,8 @@ def test_run_folder_holds_models_probabilities_and_a_complete_run_json(smoke_run
     assert Config.from_dict(info["config"]).epochs == get_profile("smoke").overrides["epochs"]
     assert len(info["members"]) == 5 and len(info["fold_accuracies"]) == 5
     assert {"tensorflow", "keras", "numpy"} <= set(info["versions"])
+    work = info["timings"]["work"]  # what the run did and how its first ETA held
+    assert work["fits"] >= 5 and work["train_rows"] > 0 and work["read_rows"] > 0
     oof = np.load(run_dir / "oof_probs.npy")
     labels = np.load(run_dir / "train_labels.npy")
     assert oof.shape == (400, 10) and not np.isnan(oof).any()

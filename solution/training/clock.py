@@ -50,6 +50,7 @@ class RunClock:
     fit_overheads: list[float] = field(default_factory=list)  # seconds per fit's start-up
     accounted: float = 0.0  # seconds of the work above, as measured
     started: float = field(default_factory=time.perf_counter)
+    first_eta: tuple[float, float] | None = None  # (when, ETA) at the first epoch's end
 
     def epoch(self, train_seconds: float, train_rows: int, read_seconds: float = 0.0,
               read_rows: int = 0, start_up: float | None = None) -> None:
@@ -64,6 +65,9 @@ class RunClock:
         if start_up is not None:
             self.fit_overheads.append(max(0.0, start_up))
         self.accounted += train_seconds + read_seconds + max(0.0, start_up or 0.0)
+        if self.first_eta is None:
+            now = time.perf_counter()
+            self.first_eta = now, self.eta_seconds(now)
 
     def read(self, seconds: float, rows: int) -> None:
         """A prediction outside training: `rows` image passes (views included) in `seconds`."""
@@ -84,8 +88,27 @@ class RunClock:
         return seconds * max(1.0, elapsed / self.accounted) if self.accounted > 0 else seconds
 
 
-def _recent(rates: list[float]) -> float:
-    return float(np.median(rates[-RECENT:])) if rates else 0.0
+    def summary(self, now: float | None = None) -> dict[str, float | int]:
+        """For run.json: what the run did, at what rates, and how the first epoch's ETA
+        compared with the time the run then took (`first_eta_ratio` > 1: it took longer)."""
+        now = time.perf_counter() if now is None else now
+        info: dict[str, float | int] = {
+            "train_rows": self.done.train_rows, "read_rows": self.done.read_rows,
+            "fits": self.done.fits,
+            "seconds_per_1000_train_rows": round(1000 * _recent(self.train_rates, None), 3),
+            "seconds_per_1000_read_rows": round(1000 * _recent(self.read_rates, None), 3),
+            "fit_start_up_seconds": round(_recent(self.fit_overheads, None), 2),
+            "unmeasured_share": round(1 - self.accounted / max(1e-9, now - self.started), 4)}
+        if self.first_eta is not None and self.first_eta[1] > 0:
+            at, eta = self.first_eta
+            info.update(first_eta_seconds=round(eta, 1), after_first_epoch_seconds=round(
+                now - at, 1), first_eta_ratio=round((now - at) / eta, 3))
+        return info
+
+
+def _recent(rates: list[float], last: int | None = RECENT) -> float:
+    """The median of the last `last` rates (None: of all); 0 for none."""
+    return float(np.median(rates[-last:] if last else rates)) if rates else 0.0
 
 
 def steady_seconds(spent: float, after_first_step: float, steps: int) -> float:
