@@ -43,6 +43,22 @@ def test_wall_time_the_measured_work_does_not_explain_is_charged_in_proportion()
     assert clock.eta_seconds(clock.started + 5.0) == pytest.approx(100 * 0.1)
 
 
+def test_once_a_few_epochs_were_timed_the_eta_gives_the_range_of_their_pace():
+    clock = RunClock(Work(train_rows=10_000))
+    now = clock.started
+    for seconds in (10.0, 20.0):  # 0.1 then 0.2 s a row
+        clock.epoch(seconds, 100)
+        now += seconds
+    assert clock.eta_text(now) == clock_text(clock.eta_seconds(now))  # too few for a range
+    clock.epoch(30.0, 100)  # the CPU slowed down: 0.3 s a row
+    now += 30.0
+    assert clock.eta_seconds(now) == pytest.approx(9700 * 0.2)  # the recent median
+    low, high = (clock.eta_seconds(now, q) for q in (10, 90))
+    assert low == pytest.approx(9700 * 0.12) and high == pytest.approx(9700 * 0.28)
+    assert clock.eta_text(now) == (f"{clock_text(9700 * 0.2)} "
+                                   f"({clock_text(low)}-{clock_text(high)})")
+
+
 def test_work_left_never_goes_below_zero():
     assert Work(train_rows=5, read_rows=1) - Work(train_rows=7) == Work(read_rows=1)
     assert Work(1, 2, 3, 4) + Work(1, 1, 1, 1) == Work(2, 3, 4, 5)

@@ -70,10 +70,13 @@ def measure(images: np.ndarray, labels: np.ndarray, cfg: Config, steps: int,
     x_float = x[..., None].astype(np.float32) / 255.0
     y_hot = np.eye(NUM_CLASSES, dtype=np.float32)[y]
     rates = interleaved_rates({
-        "pipeline": lambda: ours.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0),
+        # shuffle=False: the pipeline shuffles (Keras would only warn that it ignores True)
+        "pipeline": lambda: ours.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0,
+                                     shuffle=False),
         "keras_layers": lambda: layers.fit(x_float, y_hot, batch_size=cfg.batch_size,
                                            epochs=1, verbose=0, shuffle=True),
-        "keras_bn": lambda: keras_bn.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0),
+        "keras_bn": lambda: keras_bn.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0,
+                                         shuffle=False),
     }, n, repeats)
     return {"pipeline_images_per_s": rates["pipeline"],
             "keras_layers_images_per_s": rates["keras_layers"],

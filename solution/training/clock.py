@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 RECENT = 10  # rates are the median of the last this many measurements: the CPU's pace drifts
+SPREAD = (10.0, 90.0)  # the ETA's range: every rate seen so far at these percentiles
+SPREAD_AFTER = 3  # epochs timed before a range is given
 
 
 @dataclass
@@ -75,18 +77,28 @@ class RunClock:
         self.read_rates.append(seconds / max(1, rows))
         self.accounted += seconds
 
-    def eta_seconds(self, now: float | None = None) -> float:
-        """Seconds left: the work left at the recent rates, times the share of the wall time
-        so far that the measured work explains (>= 1); nan before anything was timed."""
+    def eta_seconds(self, now: float | None = None, quantile: float | None = None) -> float:
+        """Seconds left: the work left at the recent rates (`quantile`: at that percentile of
+        every rate seen, for a range), times the share of the wall time so far that the
+        measured work explains (>= 1); nan before anything was timed."""
         if not self.train_rates:
             return float("nan")
         left = self.planned - self.done
-        seconds = (left.train_rows * _recent(self.train_rates)
-                   + left.read_rows * _recent(self.read_rates)
-                   + left.fits * _recent(self.fit_overheads))
+        seconds = (left.train_rows * _rate(self.train_rates, quantile)
+                   + left.read_rows * _rate(self.read_rates, quantile)
+                   + left.fits * _rate(self.fit_overheads, quantile))
         elapsed = (time.perf_counter() if now is None else now) - self.started
         return seconds * max(1.0, elapsed / self.accounted) if self.accounted > 0 else seconds
 
+    def eta_text(self, now: float | None = None) -> str:
+        """The ETA for a log line; once a few epochs were timed, with the range their spread of
+        pace gives (these CPUs' pace drifts by up to 1.3x within minutes)."""
+        now = time.perf_counter() if now is None else now
+        text = clock_text(self.eta_seconds(now))
+        if len(self.train_rates) >= SPREAD_AFTER:
+            text += (f" ({clock_text(self.eta_seconds(now, SPREAD[0]))}"
+                     f"-{clock_text(self.eta_seconds(now, SPREAD[1]))})")
+        return text
 
     def summary(self, now: float | None = None) -> dict[str, float | int]:
         """For run.json: what the run did, at what rates, and how the first epoch's ETA
@@ -95,9 +107,9 @@ class RunClock:
         info: dict[str, float | int] = {
             "train_rows": self.done.train_rows, "read_rows": self.done.read_rows,
             "fits": self.done.fits,
-            "seconds_per_1000_train_rows": round(1000 * _recent(self.train_rates, None), 3),
-            "seconds_per_1000_read_rows": round(1000 * _recent(self.read_rates, None), 3),
-            "fit_start_up_seconds": round(_recent(self.fit_overheads, None), 2),
+            "seconds_per_1000_train_rows": round(1000 * _median(self.train_rates), 3),
+            "seconds_per_1000_read_rows": round(1000 * _median(self.read_rates), 3),
+            "fit_start_up_seconds": round(_median(self.fit_overheads), 2),
             "unmeasured_share": round(1 - self.accounted / max(1e-9, now - self.started), 4)}
         if self.first_eta is not None and self.first_eta[1] > 0:
             at, eta = self.first_eta
@@ -106,9 +118,17 @@ class RunClock:
         return info
 
 
-def _recent(rates: list[float], last: int | None = RECENT) -> float:
-    """The median of the last `last` rates (None: of all); 0 for none."""
-    return float(np.median(rates[-last:] if last else rates)) if rates else 0.0
+def _rate(rates: list[float], quantile: float | None = None) -> float:
+    """The median of the last RECENT rates, or (`quantile`) that percentile of all; 0 for none."""
+    if not rates:
+        return 0.0
+    if quantile is None:
+        return float(np.median(rates[-RECENT:]))
+    return float(np.percentile(rates, quantile))
+
+
+def _median(values: list[float]) -> float:
+    return float(np.median(values)) if values else 0.0
 
 
 def steady_seconds(spent: float, after_first_step: float, steps: int) -> float:

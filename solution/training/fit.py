@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +20,7 @@ from solution.training.augment import (
     training_dataset,
     tta_views,
 )
-from solution.training.clock import RunClock, Work, clock_text, steady_seconds
+from solution.training.clock import RunClock, Work, steady_seconds
 from solution.training.precision import Precision, resolve_precision, use_precision
 from solution.training.quiet import native_stderr_filtered
 
@@ -100,7 +99,7 @@ def _progress_callback(label: str, clock: RunClock, log: Log, fit_started: float
                 f"loss {logs.get('loss', float('nan')):.4f}  acc {logs.get('accuracy', 0):.4f}  "
                 f"val_loss {logs.get('val_loss', float('nan')):.4f}  "
                 f"val_acc {logs.get('val_accuracy', 0):.4f}  lr {lr:.2e}  {spent:.0f}s  "
-                f"ETA {clock_text(clock.eta_seconds())}")
+                f"ETA {clock.eta_text()}")
 
     return Progress()
 
@@ -185,11 +184,10 @@ def fit_member(cfg: Config, train_images: np.ndarray, train_labels: np.ndarray,
                      epochs=cfg.epochs)
         all_callbacks.append(_progress_callback(label, clock or RunClock(alone), log, started,
                                                 rows, val_rows, EVAL_BATCH))
-    with warnings.catch_warnings():  # Keras warns that a tf.data input ignores shuffle=True
-        warnings.filterwarnings("ignore", message=".*shuffle=True.*")
-        history = model.fit(train_ds, steps_per_epoch=steps, epochs=cfg.epochs,
-                            validation_data=eval_dataset(val_images, val_labels),
-                            callbacks=all_callbacks, verbose=0)
+    history = model.fit(train_ds, steps_per_epoch=steps, epochs=cfg.epochs,
+                        validation_data=eval_dataset(val_images, val_labels),
+                        callbacks=all_callbacks, verbose=0,
+                        shuffle=False)  # the pipeline shuffles; Keras warns that it ignores True
     return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
 
