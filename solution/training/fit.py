@@ -63,7 +63,8 @@ def _progress_callback(label: str, clock: RunClock, log: Log, fit_started: float
         training at their own rates) and the fit's start-up on its first epoch."""
 
         def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-            self.started = self.val_started = self.val_ended = time.perf_counter()
+            self.started = time.perf_counter()
+            self.val_started = self.val_ended = 0.0  # stays 0 for an epoch without validation
             self.first_step_done = self.first_val_done = 0.0
 
         def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
@@ -84,16 +85,16 @@ def _progress_callback(label: str, clock: RunClock, log: Log, fit_started: float
             logs = logs or {}
             now = time.perf_counter()
             spent = now - self.started
-            trained = self.val_started - self.started
-            train = steady_seconds(trained, self.val_started - (self.first_step_done
-                                                                or self.started),
+            val_started, val_ended = self.val_started or now, self.val_ended or now
+            train = steady_seconds(val_started - self.started,
+                                   val_started - (self.first_step_done or self.started),
                                    self.params.get("steps") or 0)
-            validated = self.val_ended - self.val_started if val_rows else 0.0
-            read = steady_seconds(validated, self.val_ended - (self.first_val_done
-                                                               or self.val_started),
-                                  -(-val_rows // val_batch)) if val_rows else 0.0
+            validated = val_ended - val_started
+            read = steady_seconds(validated, val_ended - (self.first_val_done or val_started),
+                                  -(-val_rows // val_batch)) if validated else 0.0
+            val_rows_read = val_rows if validated else 0
             start_up = now - fit_started - train - read if epoch == 0 else None
-            clock.epoch(train, rows, read, val_rows, start_up)
+            clock.epoch(train, rows, read, val_rows_read, start_up)
             lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             log(f"{label} epoch {epoch + 1:>2}/{self.params['epochs']}  "
                 f"loss {logs.get('loss', float('nan')):.4f}  acc {logs.get('accuracy', 0):.4f}  "
