@@ -24,7 +24,6 @@ from solution.atomic import atomic_path, write_json
 from solution.config import Config
 from solution.data.competition import NUM_CLASSES, Competition
 from solution.runfolder import MemberFiles, RunFolder
-from solution.training.augment import TTA_SHIFTS
 from solution.training.clock import RunClock, Work
 from solution.training.fit import Log, fit_member, predict_probs, read_views
 from solution.training.folds import N_FOLDS, stratified_folds
@@ -269,7 +268,7 @@ def fold_teacher_work(cfg: Config, test_rows: int) -> Work:
     """The fold teacher's readings of the test images: every first round, with TTA."""
     if cfg.second_round_teacher != "fold":  # as _fold_teacher decides
         return Work()
-    return Work(read_rows=cfg.seeds_per_fold * test_rows * len(TTA_SHIFTS))
+    return Work(read_rows=cfg.seeds_per_fold * test_rows * read_views(tta=True))
 
 
 def _member_work(cfg: Config, run: RunFolder, shared: RunFolder | None, fold: int,
