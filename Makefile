@@ -31,7 +31,7 @@ help:
 	@echo "make tune      [PROFILE=...] [TRIALS=20] [TIMEOUT=6h] [WORKERS=2] [ARCHS=cnn,m5] [STORAGE=...]"
 	@echo "make study     best trial, trial table, plots in optuna_studies/<profile>/"
 	@echo "make dashboard optuna-dashboard on the study (installs the dashboard extra)"
-	@echo "make export    [RUN=runs/<id>] [DATA=...] [OUT=edge/digit_edge/models] [MEMBERS_PER_FOLD=1|2|all]"
+	@echo "make export    [RUN=runs/<id>] [DATA=...] [OUT=edge/digit_edge/models] [MEMBERS_PER_FOLD=1|2|all] [FINETUNE_ON=member|labels]"
 	@echo "make bench-edge [RUN=runs/<id>] [OUT=models folder] [AGAINST=older models folder]:"
 	@echo "               1-thread Keras/ORT/LiteRT table (+ int8 speed-up over AGAINST)"
 	@echo "make edge-bench [EDGE_SOURCE=sklearn|kaggle]: held-out digits and fields (ZIP, ZIP+4,"
@@ -101,7 +101,8 @@ OUT_ARG = $(if $(OUT),--out "$(OUT)",)
 
 export: $(STAMP)
 	$(PY) -m solution export $(RUN_ARG) $(DATA_ARG) $(OUT_ARG) $(THREADS_ARG) \
-		$(if $(MEMBERS_PER_FOLD),--members-per-fold $(MEMBERS_PER_FOLD),)
+		$(if $(MEMBERS_PER_FOLD),--members-per-fold $(MEMBERS_PER_FOLD),) \
+		$(if $(FINETUNE_ON),--finetune-on $(FINETUNE_ON),)
 
 bench-edge: $(STAMP)
 	$(PY) -c "import ai_edge_litert" 2>/dev/null || $(PY) -m pip install -q -e ".[bench]"

@@ -110,8 +110,11 @@ def _prepare(run: Run, member: Member, model: keras.Model, plan: PrunePlan | Non
                                     min(settings.recalibration_images, len(train_index)),
                                     settings.seed)
         recalibrate_batch_norm(pruned, sample)
-    pruned, _ = finetune_pruned(pruned, pruned_cfg, run.images[train_index],
-                                run.labels[train_index], val_images, val_labels, settings,
+    train_images = run.images[train_index]
+    targets = (predict_probs(model, train_images) if settings.finetune_targets == "member"
+               else run.labels[train_index])
+    pruned, _ = finetune_pruned(pruned, pruned_cfg, train_images, targets, val_images,
+                                val_labels, settings,
                                 seed=settings.seed + member.seed)  # distinct per fold and seed
     probs = predict_probs(pruned, val_images)
     acc = _accuracy(probs, val_labels)
@@ -134,19 +137,23 @@ def _prepare(run: Run, member: Member, model: keras.Model, plan: PrunePlan | Non
 
 
 def finetune_pruned(pruned: keras.Model, pruned_cfg: Config, images: np.ndarray,
-                    labels: np.ndarray, val_images: np.ndarray, val_labels: np.ndarray,
+                    targets: np.ndarray, val_images: np.ndarray, val_labels: np.ndarray,
                     settings: ExportSettings, seed: int,
                     ) -> tuple[keras.Model, dict[str, list[float]]]:
     """A few augmented epochs from a rate above the trained schedule's last one, then the
     member's own clean epochs where it had some, so the pruned copy ends its training the way
-    the member did (a warped last epoch would undo what the clean ones bought)."""
+    the member did (a warped last epoch would undo what the clean ones bought).
+
+    `targets` are class indices (N,) or the unpruned member's probabilities (N, 10): a member
+    distilled from a teacher lost 0.16-0.18 pp on its fold when the pruned copy was tuned on
+    the hard labels instead (issue 21's export of runs/cnn-5b6d4a6dd9)."""
     tune_cfg = pruned_cfg.replace(epochs=settings.finetune_epochs, schedule="exponential",
                                   warmup=0.0, learning_rate=settings.finetune_lr,
                                   lr_decay=settings.finetune_lr_decay)
-    pruned, history = fit_member(tune_cfg, images, labels, val_images, val_labels, seed=seed,
+    pruned, history = fit_member(tune_cfg, images, targets, val_images, val_labels, seed=seed,
                                  model=pruned)
     if pruned_cfg.clean_epochs:
-        pruned, clean_history = fit_member(clean_config(pruned_cfg), images, labels, val_images,
+        pruned, clean_history = fit_member(clean_config(pruned_cfg), images, targets, val_images,
                                            val_labels, seed=seed + CLEAN_SEED_OFFSET,
                                            model=pruned)
         history = joined_history(history, clean_history)

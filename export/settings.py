@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+FINETUNE_TARGETS = ("member", "labels")
+
 
 @dataclass(frozen=True)
 class ExportSettings:
@@ -22,6 +24,10 @@ class ExportSettings:
     finetune_epochs: int = 3  # brief fine-tune of a pruned member, same augmentation as training
     finetune_lr: float = 5e-4  # well above the trained schedule's last rate, then decayed
     finetune_lr_decay: float = 0.3  # per epoch: the last epoch settles at a low rate
+    # what the pruned copy is fine-tuned towards: "member", the unpruned member's own
+    # probabilities on its training rows (a distilled student keeps what distillation taught
+    # it), or "labels", the true labels of those rows
+    finetune_targets: str = "labels"
     max_pruned_drop_pp: float = 0.05  # keep a pruned member only if its own fold loses <= this
     # --- conversion and quantization ---
     opset: int = 17  # ONNX opset of the exported graphs (the issue asks >= 17)
@@ -30,6 +36,11 @@ class ExportSettings:
     parity_images: int = 2000  # images for Keras vs fp32 ONNX parity (topped up with noise)
     seed: int = 0  # sampling of calibration and parity images, and the fine-tune
     threads: int | None = None  # TensorFlow and onnxruntime threads while exporting (None: all)
+
+    def __post_init__(self) -> None:
+        if self.finetune_targets not in FINETUNE_TARGETS:
+            raise ValueError(f"finetune_targets must be one of {', '.join(FINETUNE_TARGETS)}, "
+                             f"not {self.finetune_targets!r}")
 
     def replace(self, **changes: Any) -> ExportSettings:
         return dataclasses.replace(self, **changes)

@@ -314,8 +314,9 @@ def test_cli_refuses_a_bad_members_per_fold_in_one_line(value, tmp_path):
     assert "--members-per-fold" in result.output and "whole number >= 1, or all" in result.output
 
 
-@pytest.mark.parametrize("clean_epochs", [0, 1])
-def test_a_pruned_member_ends_its_fine_tune_the_way_the_member_ended(clean_epochs, small_frames):
+@pytest.mark.parametrize(("clean_epochs", "soft"), [(0, False), (1, False), (1, True)])
+def test_a_pruned_member_ends_its_fine_tune_the_way_the_member_ended(clean_epochs, soft,
+                                                                    small_frames):
     from export.members import finetune_pruned
     from solution.config import Config
     from solution.models.zoo import create_model
@@ -324,8 +325,23 @@ def test_a_pruned_member_ends_its_fine_tune_the_way_the_member_ended(clean_epoch
     images = train.iloc[:, 1:].to_numpy(np.uint8).reshape(-1, 28, 28)
     labels = train["label"].to_numpy()
     cfg = Config(width=4, head_width=8, batch_size=32, clean_epochs=clean_epochs)
-    model, history = finetune_pruned(create_model(cfg), cfg, images[:64], labels[:64],
+    model = create_model(cfg)
+    # soft: the member's own probabilities, as `finetune_targets="member"` passes them
+    targets = model.predict(images[:64, ..., None] / 255.0, verbose=0) if soft else labels[:64]
+    model, history = finetune_pruned(model, cfg, images[:64], targets,
                                      images[64:96], labels[64:96], FAST, seed=3)
     # the augmented fine-tune's epochs, then the member's clean epochs
     assert len(history["loss"]) == FAST.finetune_epochs + clean_epochs
     assert model.predict(images[96:100, ..., None] / 255.0, verbose=0).shape == (4, 10)
+
+
+def test_fine_tune_targets_are_checked():
+    with pytest.raises(ValueError, match="finetune_targets must be one of member, labels"):
+        ExportSettings(finetune_targets="teacher")
+
+
+def test_cli_refuses_an_unknown_fine_tune_target_in_one_line(tmp_path):
+    result = CliRunner().invoke(solution_cli, ["export", "--run", str(tmp_path),
+                                               "--finetune-on", "teacher"])
+    assert result.exit_code == 2
+    assert "--finetune-on" in result.output and "'teacher' is not one of" in result.output

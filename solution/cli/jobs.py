@@ -123,10 +123,14 @@ def _members_per_fold(_ctx, _param, value: str) -> int | None:
                            "is its member count."),
          click.option("--finetune-epochs", type=click.IntRange(1), default=None,
                       help="Fine-tune epochs after pruning (default: ExportSettings')."),
+         click.option("--finetune-on", "finetune_targets", default="labels",
+                      show_default=True, type=click.Choice(["member", "labels"]),
+                      help="Fine-tune a pruned copy towards the unpruned member's own "
+                           "probabilities or towards the true labels."),
          click.option("--threads", type=click.IntRange(1), default=None,
                       help="Bound TensorFlow's and onnxruntime's CPU threads (default: all)."))
 def export(run_path, runs_dir, data, out_dir, no_prune, members_per_fold, finetune_epochs,
-           threads) -> None:
+           finetune_targets, threads) -> None:
     """Prune, convert, quantize and check a run's fold models; publish them into the edge
     package's models folder only if every check passes."""
     from export.pipeline import export_run
@@ -135,7 +139,8 @@ def export(run_path, runs_dir, data, out_dir, no_prune, members_per_fold, finetu
     from solution.training.fit import configure_tensorflow
 
     settings = ExportSettings(prune=not no_prune, threads=threads,
-                              members_per_fold=members_per_fold)
+                              members_per_fold=members_per_fold,
+                              finetune_targets=finetune_targets)
     if finetune_epochs:
         settings = settings.replace(finetune_epochs=finetune_epochs)
     with exits(f"interrupted; {out_dir} left as it was"):
