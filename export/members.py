@@ -144,9 +144,9 @@ def finetune_pruned(pruned: keras.Model, pruned_cfg: Config, images: np.ndarray,
     member's own clean epochs where it had some, so the pruned copy ends its training the way
     the member did (a warped last epoch would undo what the clean ones bought).
 
-    `targets` are class indices (N,) or the unpruned member's probabilities (N, 10): a member
-    distilled from a teacher lost 0.16-0.18 pp on its fold when the pruned copy was tuned on
-    the hard labels instead (issue 21's export of runs/cnn-5b6d4a6dd9)."""
+    `targets` are class indices (N,) or the unpruned member's probabilities (N, 10). The
+    probabilities were tried because distilled students lost 0.16-0.18 pp to pruning on the
+    labels; they lost more on them (README, issue 21's levers)."""
     tune_cfg = pruned_cfg.replace(epochs=settings.finetune_epochs, schedule="exponential",
                                   warmup=0.0, learning_rate=settings.finetune_lr,
                                   lr_decay=settings.finetune_lr_decay)
