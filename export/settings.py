@@ -26,7 +26,8 @@ class ExportSettings:
     finetune_lr_decay: float = 0.3  # per epoch: the last epoch settles at a low rate
     # what the pruned copy is fine-tuned towards: "labels", the true labels of its training
     # rows, or "member", the unpruned member's own probabilities on them (as distillation
-    # taught a student); on issue 21's 30-epoch run labels kept 3 of 5 students, member none
+    # taught a student); on issue 21's 30-epoch run labels kept 3-4 of 5 students (two
+    # runs), member none
     finetune_targets: str = "labels"
     max_pruned_drop_pp: float = 0.05  # keep a pruned member only if its own fold loses <= this
     # --- conversion and quantization ---

@@ -320,6 +320,7 @@ def test_a_pruned_member_ends_its_fine_tune_the_way_the_member_ended(clean_epoch
     from export.members import finetune_pruned
     from solution.config import Config
     from solution.models.zoo import create_model
+    from solution.training.fit import predict_probs
 
     train, _ = small_frames
     images = train.iloc[:, 1:].to_numpy(np.uint8).reshape(-1, 28, 28)
@@ -327,7 +328,7 @@ def test_a_pruned_member_ends_its_fine_tune_the_way_the_member_ended(clean_epoch
     cfg = Config(width=4, head_width=8, batch_size=32, clean_epochs=clean_epochs)
     model = create_model(cfg)
     # soft: the member's own probabilities, as `finetune_targets="member"` passes them
-    targets = model.predict(images[:64, ..., None] / 255.0, verbose=0) if soft else labels[:64]
+    targets = predict_probs(model, images[:64]) if soft else labels[:64]
     model, history = finetune_pruned(model, cfg, images[:64], targets,
                                      images[64:96], labels[64:96], FAST, seed=3)
     # the augmented fine-tune's epochs, then the member's clean epochs

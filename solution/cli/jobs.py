@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from export.settings import FINETUNE_TARGETS, ExportSettings
 from solution.cli.common import (
     NameList,
     data_option,
@@ -123,8 +124,9 @@ def _members_per_fold(_ctx, _param, value: str) -> int | None:
                            "is its member count."),
          click.option("--finetune-epochs", type=click.IntRange(1), default=None,
                       help="Fine-tune epochs after pruning (default: ExportSettings')."),
-         click.option("--finetune-on", "finetune_targets", default="labels",
-                      show_default=True, type=click.Choice(["member", "labels"]),
+         click.option("--finetune-on", "finetune_targets",
+                      default=ExportSettings.finetune_targets, show_default=True,
+                      type=click.Choice(FINETUNE_TARGETS),
                       help="Fine-tune a pruned copy towards the unpruned member's own "
                            "probabilities or towards the true labels."),
          click.option("--threads", type=click.IntRange(1), default=None,
@@ -134,7 +136,6 @@ def export(run_path, runs_dir, data, out_dir, no_prune, members_per_fold, finetu
     """Prune, convert, quantize and check a run's fold models; publish them into the edge
     package's models folder only if every check passes."""
     from export.pipeline import export_run
-    from export.settings import ExportSettings
     from solution.runfolder import RunFolder
     from solution.training.fit import configure_tensorflow
 
