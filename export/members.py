@@ -9,7 +9,7 @@ int8 graph is judged against.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -67,72 +67,85 @@ def prepare_members(run: Run, settings: ExportSettings, log: Log | None = None,
     """Every member of the run, pruned and fine-tuned where that keeps its accuracy."""
     from solution.models.layers import load_model
 
-    plans: dict[str, PrunePlan | None] = {}
+    plans: dict[str, list[PrunePlan]] = {}
     prepared = []
     for member in run.members:
         key = member.config.fingerprint()
         if key not in plans:
-            plans[key] = _plan(member.config, settings, log)
+            plans[key] = _plans(member.config, settings, log)
         model = float32_copy(load_model(member.model_path, compile=False))
         prepared.append(_prepare(run, member, model, plans[key], settings, log))
     return prepared
 
 
-def _plan(cfg: Config, settings: ExportSettings, log: Log | None) -> PrunePlan | None:
-    """The architecture's pruning plan, or None (pruning off, or impossible for this network)."""
+def _plans(cfg: Config, settings: ExportSettings, log: Log | None) -> list[PrunePlan]:
+    """The architecture's pruning rungs, heaviest first, each narrower network once; none when
+    pruning is off or impossible for this network."""
     if not settings.prune:
-        return None
-    try:
-        return plan_pruning(cfg, settings.prune_target, settings.first_conv_floor,
-                            settings.width_multiple)
-    except ValueError as exc:
-        if log:
-            log(f"pruning skipped for {cfg.arch}: {exc}")
-        return None
+        return []
+    plans: list[PrunePlan] = []
+    for target in settings.prune_targets:
+        try:
+            plan = plan_pruning(cfg, target, settings.first_conv_floor, settings.width_multiple)
+        except ValueError as exc:
+            if log:
+                log(f"pruning rung {target:.0%} skipped for {cfg.arch}: {exc}")
+            continue
+        if all(plan.widths != other.widths for other in plans):
+            plans.append(plan)
+    return plans
 
 
-def _prepare(run: Run, member: Member, model: keras.Model, plan: PrunePlan | None,
+def _prepare(run: Run, member: Member, model: keras.Model, plans: Sequence[PrunePlan],
              settings: ExportSettings, log: Log | None) -> PreparedMember:
+    """The first rung whose pruned, fine-tuned copy keeps the member's fold accuracy, else the
+    member as trained: a lighter rung costs one more fine-tune only for a member the heavier one
+    failed."""
     started = time.perf_counter()
     val_images, val_labels = run.images[member.val_index], run.labels[member.val_index]
     base_probs = predict_probs(model, val_images)
     base_acc = _accuracy(base_probs, val_labels)
     macs = count_macs(model)
     cfg = member.config
-    if plan is None:
+    if not plans:
         return PreparedMember(member, model, cfg, False, macs, macs, base_acc, base_acc,
                               base_probs, "not pruned (pruning off or impossible)",
                               time.perf_counter() - started)
-    pruned, pruned_cfg = prune_model(model, cfg, plan.widths)
     train_index = member.train_index(len(run.labels))
-    if cfg.batch_norm:
-        sample = calibration_images(run.images[train_index], run.labels[train_index],
-                                    min(settings.recalibration_images, len(train_index)),
-                                    settings.seed)
-        recalibrate_batch_norm(pruned, sample)
     train_images = run.images[train_index]
     targets = (predict_probs(model, train_images) if settings.finetune_targets == "member"
                else run.labels[train_index])
-    pruned, _ = finetune_pruned(pruned, pruned_cfg, train_images, targets, val_images,
-                                val_labels, settings,
-                                seed=settings.seed + member.seed)  # distinct per fold and seed
-    probs = predict_probs(pruned, val_images)
-    acc = _accuracy(probs, val_labels)
-    drop = 100.0 * (base_acc - acc)
-    after = count_macs(pruned)
-    seconds = time.perf_counter() - started
-    if drop <= settings.max_pruned_drop_pp + 1e-9:
-        note = (f"pruned: {1 - after / macs:.1%} fewer MACs, accuracy {base_acc:.5f} -> "
-                f"{acc:.5f} on its fold")
-        result = PreparedMember(member, pruned, pruned_cfg, True, macs, after, base_acc, acc,
-                                probs, note, seconds)
+    lost: list[str] = []  # what each heavier rung lost
+    for plan in plans:
+        pruned, pruned_cfg = prune_model(model, cfg, plan.widths)
+        if cfg.batch_norm:
+            sample = calibration_images(train_images, run.labels[train_index],
+                                        min(settings.recalibration_images, len(train_index)),
+                                        settings.seed)
+            recalibrate_batch_norm(pruned, sample)
+        pruned, _ = finetune_pruned(pruned, pruned_cfg, train_images, targets, val_images,
+                                    val_labels, settings,
+                                    seed=settings.seed + member.seed)  # distinct per member
+        probs = predict_probs(pruned, val_images)
+        acc = _accuracy(probs, val_labels)
+        drop = 100.0 * (base_acc - acc)
+        after = count_macs(pruned)
+        if drop <= settings.max_pruned_drop_pp + 1e-9:
+            note = (f"pruned: {1 - after / macs:.1%} fewer MACs, accuracy {base_acc:.5f} -> "
+                    f"{acc:.5f} on its fold" + (
+                        f" (heavier: lost {', '.join(lost)})" if lost else ""))
+            result = PreparedMember(member, pruned, pruned_cfg, True, macs, after, base_acc,
+                                    acc, probs, note, time.perf_counter() - started)
+            break
+        lost.append(f"{drop:.3f} pp at {1 - after / macs:.1%} fewer MACs ({base_acc:.5f} -> "
+                    f"{acc:.5f})")
     else:
-        note = (f"NOT pruned: the pruned net lost {drop:.3f} pp on its fold ({base_acc:.5f} -> "
-                f"{acc:.5f}; limit {settings.max_pruned_drop_pp} pp): exporting the unpruned one")
+        note = (f"NOT pruned: the pruned net lost {'; '.join(lost)} on its fold (limit "
+                f"{settings.max_pruned_drop_pp} pp): exporting the unpruned one")
         result = PreparedMember(member, model, cfg, False, macs, macs, base_acc,
-                                base_acc, base_probs, note, seconds)
+                                base_acc, base_probs, note, time.perf_counter() - started)
     if log:
-        log(f"{member.name}: {note} ({seconds:.0f}s)")
+        log(f"{member.name}: {result.note} ({result.seconds:.0f}s)")
     return result
 
 

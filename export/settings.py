@@ -17,7 +17,11 @@ class ExportSettings:
     # make the package slower; the table says what leaving the others out costs in OOF accuracy
     # --- pruning ---
     prune: bool = True  # structured filter pruning of every member
-    prune_target: float = 0.45  # MACs to remove per member; the issue asks >= 40%, 5 pp margin
+    # MACs to remove per member, tried in turn until a pruned copy keeps its fold's accuracy
+    # (`max_pruned_drop_pp`), else the member is exported unpruned. The first: the issue asks
+    # >= 40%, 5 pp margin; the lighter one keeps the 3/4-width students that lose too much at
+    # the first (1-2 of 5 per run on issue 21's runs) at least partly pruned
+    prune_targets: tuple[float, ...] = (0.45, 0.30)
     first_conv_floor: float = 0.5  # the input-facing conv keeps at least this share of filters
     width_multiple: int = 4  # kept widths rounded to this (int8 kernels like multiples of 4)
     recalibration_images: int = 2000  # training images BN statistics are re-measured on
@@ -39,6 +43,10 @@ class ExportSettings:
     threads: int | None = None  # TensorFlow and onnxruntime threads while exporting (None: all)
 
     def __post_init__(self) -> None:
+        if not self.prune_targets or any(not 0.0 < t < 1.0 for t in self.prune_targets) or list(
+                self.prune_targets) != sorted(self.prune_targets, reverse=True):
+            raise ValueError("prune_targets must be shares in (0, 1), heaviest first, not "
+                             f"{self.prune_targets!r}")
         if self.finetune_targets not in FINETUNE_TARGETS:
             raise ValueError(f"finetune_targets must be one of {', '.join(FINETUNE_TARGETS)}, "
                              f"not {self.finetune_targets!r}")
@@ -49,4 +57,5 @@ class ExportSettings:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["calibration_methods"] = list(self.calibration_methods)
+        data["prune_targets"] = list(self.prune_targets)
         return data

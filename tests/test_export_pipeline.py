@@ -346,3 +346,52 @@ def test_cli_refuses_an_unknown_fine_tune_target_in_one_line(tmp_path):
                                                "--finetune-on", "teacher"])
     assert result.exit_code == 2
     assert "--finetune-on" in result.output and "'teacher' is not one of" in result.output
+
+
+def _ladder_member(small_frames, tmp_path):
+    """An untrained member of fold 0 over the first 200 real rows, as a Run holds it: the
+    default's conv widths, so the rungs narrow it as they narrow the default's members."""
+    from export.run import Member, Run
+    from solution.config import Config
+    from solution.models.zoo import create_model
+
+    train, _ = small_frames
+    images = train.iloc[:200, 1:].to_numpy(np.uint8).reshape(-1, 28, 28)
+    labels = train["label"].to_numpy()[:200]
+    cfg = Config(width=24, head_width=32, batch_size=32)
+    member = Member(0, 0, tmp_path / "fold0_seed0.keras", np.arange(40), cfg)
+    run = Run(tmp_path, "r", "test", cfg, 0.5, (member,), images, labels, "data")
+    return run, member, create_model(cfg)
+
+
+@pytest.mark.parametrize(("limit_pp", "rungs_tried", "pruned"), [(100.0, 0, True),
+                                                                 (-100.0, 2, False)])
+def test_a_member_is_pruned_at_the_first_rung_that_holds_its_fold(limit_pp, rungs_tried, pruned,
+                                                                  small_frames, tmp_path):
+    """The heaviest rung that keeps the fold's accuracy wins; a member no rung keeps is exported
+    as trained, its note naming what every rung lost."""
+    from export.members import _plans, _prepare
+
+    run, member, model = _ladder_member(small_frames, tmp_path)
+    settings = FAST.replace(max_pruned_drop_pp=limit_pp)
+    plans = _plans(member.config, settings, None)
+    assert [round(p.mac_reduction, 2) for p in plans] == [0.51, 0.30]  # (0.45, 0.30), rounded
+    done = _prepare(run, member, model, plans, settings, None)
+    assert done.pruned is pruned and done.note.count("pp at ") == rungs_tried
+    assert done.macs_after == (plans[0].macs_after if pruned else done.macs_before)
+    assert done.val_probs.shape == (40, 10)
+
+
+def test_rungs_that_narrow_the_network_alike_are_tried_once():
+    from export.members import _plans
+    from solution.config import Config
+
+    cfg = Config(width=8, head_width=16)
+    assert len(_plans(cfg, FAST.replace(prune_targets=(0.45, 0.44)), None)) == 1
+    assert _plans(cfg, FAST.replace(prune=False), None) == []
+
+
+@pytest.mark.parametrize("targets", [(), (0.3, 0.45), (1.0,), (0.45, 0.0)])
+def test_prune_targets_are_checked(targets):
+    with pytest.raises(ValueError, match="prune_targets must be shares in"):
+        ExportSettings(prune_targets=targets)
