@@ -6,6 +6,8 @@ Only this module knows the layout; everything else asks it for a path or a typed
     runs/<run_id>/config.json            the Config being trained (written first)
     runs/<run_id>/members/fold{k}_seed{s}.keras|.npz|.json   one member: network, val/test
                                          probabilities, accuracy and history (.json written last)
+    runs/<run_id>/members/first_round/, rounds_done/   a two-round member's networks after round
+                                         one and (until its clean epochs end) after round two
     runs/<run_id>/oof_probs.npy, test_probs.npy, train_labels.npy
     runs/<run_id>/submission.csv
     runs/<run_id>/run.json               how the run was made and what it scored
@@ -42,6 +44,7 @@ class MemberFiles:
     probs: Path
     info: Path
     first_round: Path  # a two-round member's first-round network, kept so round two can resume
+    rounds_done: Path  # its network after round two, kept until its clean epochs finish
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,8 @@ class RunFolder:
         stem = self.members_dir / name
         return MemberFiles(stem.with_suffix(".keras"), stem.with_suffix(".npz"),
                            stem.with_suffix(".json"),
-                           self.members_dir / "first_round" / f"{name}.keras")
+                           self.members_dir / "first_round" / f"{name}.keras",
+                           self.members_dir / "rounds_done" / f"{name}.keras")
 
     def member_infos(self) -> list[Path]:
         """The finished members' .json files found in members/, in name order."""

@@ -109,6 +109,51 @@ def test_a_fold_teacher_run_trains_every_first_round_then_one_student_and_resume
     assert len(resumed["history"]["loss"]) == 2
 
 
+class _Interrupted(Exception):
+    """Stands for Ctrl-C, raised from inside a real fit."""
+
+
+class _InterruptFit:
+    """A Keras callback that interrupts the member's `nth` fit as it begins."""
+
+    def __init__(self, nth: int):
+        import keras
+
+        outer = self
+
+        class Callback(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                outer.fits += 1
+                if outer.fits == nth:
+                    raise _Interrupted
+
+        self.fits, self.callback = 0, Callback()
+
+
+def test_a_member_interrupted_in_its_clean_epochs_keeps_its_round_two(small_zip, tmp_path):
+    comp = load_competition(small_zip)
+    cfg = _student_config().replace(clean_epochs=1)
+    interrupt = _InterruptFit(2)  # seed 0's fits in its member: round two, then the clean epoch
+    with pytest.raises(_Interrupted):
+        run_cv(cfg, comp, tmp_path / "run", folds=[0],
+               member_callbacks=lambda fold, seed: [interrupt.callback] if seed == 0 else [])
+    run = RunFolder(tmp_path / "run")
+    files = run.member(0, 0)
+    assert files.rounds_done.is_file() and not files.info.exists()
+    lines: list[str] = []
+    result = run_cv(cfg, comp, run.path, folds=[0], log=lines.append)
+    # no first round, no round two and no teacher: seed 0's clean epoch, then seed 1's
+    assert (result.clock.planned.epochs, result.clock.planned.fits) == (2, 2)
+    trained = _epoch_lines(lines)
+    assert len(trained) == 2 and not any("first round" in line for line in trained)
+    assert sum("reusing the member's finished rounds" in line for line in lines) == 1
+    student = json.loads(files.info.read_text())
+    assert len(student["history"]["loss"]) == 3  # round one, round two, the clean epoch
+    assert student["first_round_from"] == "trained" and "first_round_accuracy" in student
+    assert student["seconds"] > student["first_round_seconds"] > 0
+    assert not files.rounds_done.exists() and not files.rounds_done.with_suffix(".json").exists()
+
+
 def test_a_two_round_run_takes_its_first_rounds_from_the_one_round_run(small_zip, tmp_path):
     comp = load_competition(small_zip)
     cfg = _student_config()

@@ -122,7 +122,8 @@ def run_cv(cfg: Config, comp: Competition, run_dir: Path, *, folds: Sequence[int
             for f in chosen for s in range(cfg.seeds_per_fold)]
     to_train = sum(w.fits > 0 for w in work)
     clock = RunClock(sum(work, Work()) + sum(
-        (fold_teacher_work(cfg, test_rows) for f in chosen if _pending(cfg, run, f)), Work()))
+        (fold_teacher_work(cfg, test_rows) for f in chosen if _needs_teacher(cfg, run, f)),
+        Work()))
     result.clock = clock
     if log and to_train:
         log(work_line(to_train, clock.planned, current_precision()))
@@ -194,20 +195,18 @@ def _member(cfg: Config, comp: Competition, files: MemberFiles, fold: int, seed_
     started = time.perf_counter()
     images, labels = comp.train_images[train_index], comp.train_labels[train_index]
     extra: dict[str, Any] = {}
-    first_seconds = 0.0  # a first round trained before this member's clock started
+    earlier_seconds = 0.0  # rounds trained before this member's clock started
     borrowed = 0.0  # of which a one-round run trained
     if cfg.second_round == "off":
         model, history = fit(cfg, images, labels, seed=seed)
     else:
-        first = first or _first_round(cfg, files, shared, images, labels, seed, fit, log)
-        model, history = first.model, first.history
-        first_seconds, started = first.seconds, time.perf_counter()
-        borrowed = first.seconds if first.from_other_run else 0.0
-        extra.update(first_round_seconds=first.seconds, first_round_from=first.source)
-        if has_second_round(cfg, seed_index):
-            model, history, more = _second_round(cfg, comp, model, history, images, labels,
-                                                 val_index, seed, fit, teacher, read)
-            extra.update(more)
+        rounds = _resumed_rounds(files, log) or _rounds(
+            cfg, comp, files, shared, first, seed_index, images, labels, val_index, seed, fit,
+            teacher, read, log)
+        model, history, earlier_seconds, borrowed = (rounds.model, rounds.history,
+                                                     rounds.seconds, rounds.borrowed)
+        extra.update(rounds.extra)
+        started = time.perf_counter()
     before_clean = None
     if cfg.clean_epochs:
         before_clean = read(model, comp.train_images[val_index], cfg.tta)
@@ -216,7 +215,7 @@ def _member(cfg: Config, comp: Competition, files: MemberFiles, fold: int, seed_
         model, clean_history = fit(clean_config(cfg), images, labels,
                                    seed=seed + CLEAN_SEED_OFFSET, model=model)
         history = joined_history(history, clean_history)
-    seconds = time.perf_counter() - started + first_seconds  # all of the member's training
+    seconds = time.perf_counter() - started + earlier_seconds  # all of the member's training
     val_probs = read(model, comp.train_images[val_index], cfg.tta)
     test_probs = read(model, comp.test_images, cfg.tta) if predict_test else None
     accuracy = float(np.mean(val_probs.argmax(1) == comp.train_labels[val_index]))
@@ -226,6 +225,8 @@ def _member(cfg: Config, comp: Competition, files: MemberFiles, fold: int, seed_
     write_json(info_path, {"fold": fold, "seed": seed, "accuracy": accuracy, "seconds": seconds,
                            "config_fingerprint": cfg.fingerprint(), "history": history,
                            "precision": current_precision(), **extra})
+    for path in (_rounds_marker(files), files.rounds_done):  # the marker first
+        path.unlink(missing_ok=True)
     return MemberResult(fold, seed, accuracy, seconds, history, False, model_path,
                         borrowed), val_probs, \
         test_probs
@@ -279,6 +280,11 @@ def _member_work(cfg: Config, run: RunFolder, shared: RunFolder | None, fold: in
     files = run.member(fold, seed_index)
     if _done(files, cfg):
         return Work()
+    if _rounds_marker(files).is_file():  # only the clean epochs and the readings are left
+        rounds_done = cfg.replace(second_round="off", second_round_epochs=0,
+                                  second_round_teacher="member")
+        return member_work(rounds_done, fold_rows, val_rows, test_rows, seed_index, False,
+                           predict_test)
     first = cfg.second_round == "off" or not (
         files.first_round.is_file() or _shared_member(cfg, shared, fold, seed_index))
     return member_work(cfg, fold_rows, val_rows, test_rows, seed_index, first, predict_test)
@@ -380,6 +386,71 @@ def _first_round(cfg: Config, files: MemberFiles, shared: MemberFiles | None,
     return FirstRound(model, history, seconds, "trained")
 
 
+@dataclass
+class Rounds:
+    """A two-round member's training before its clean epochs."""
+
+    model: Any
+    history: History
+    extra: dict[str, Any]  # what the member's .json says of its rounds
+    seconds: float  # their training time, the first round's included
+    borrowed: float  # of which a one-round run trained
+
+
+def _rounds(cfg: Config, comp: Competition, files: MemberFiles, shared: MemberFiles | None,
+            first: FirstRound | None, seed_index: int, images: np.ndarray, labels: np.ndarray,
+            val_index: np.ndarray, seed: int, fit: Callable[..., Any],
+            teacher: np.ndarray | None, read: Callable[..., np.ndarray],
+            log: Log | None) -> Rounds:
+    """Round one (found or trained) and round two for the seeds that get it. A member with
+    clean epochs to follow saves the result, so an interruption in them costs only them, not
+    round two again (a quarter of the member's training in the default)."""
+    first = first or _first_round(cfg, files, shared, images, labels, seed, fit, log)
+    started = time.perf_counter()
+    model, history = first.model, first.history
+    extra: dict[str, Any] = {"first_round_seconds": first.seconds,
+                             "first_round_from": first.source}
+    second = has_second_round(cfg, seed_index)
+    if second:
+        model, history, more = _second_round(cfg, comp, model, history, images, labels,
+                                             val_index, seed, fit, teacher, read)
+        extra.update(more)
+    rounds = Rounds(model, history, extra, first.seconds + time.perf_counter() - started,
+                    first.seconds if first.from_other_run else 0.0)
+    if second and cfg.clean_epochs:
+        files.rounds_done.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(files.rounds_done) as tmp:
+            model.save(tmp)
+        write_json(_rounds_marker(files), {"history": history, "extra": extra,
+                                           "seconds": rounds.seconds,
+                                           "borrowed": rounds.borrowed})
+    return rounds
+
+
+def _rounds_marker(files: MemberFiles) -> Path:
+    """Written after the saved network: the two exist together or the rounds count as not done."""
+    return files.rounds_done.with_suffix(".json")
+
+
+def _resumed_rounds(files: MemberFiles, log: Log | None) -> Rounds | None:
+    """The member's rounds as saved before an interruption in its clean epochs, if they were."""
+    from solution.models.layers import load_model
+
+    if not files.rounds_done.is_file():
+        return None
+    try:
+        kept = json.loads(_rounds_marker(files).read_text())
+        rounds = Rounds(None, kept["history"], kept["extra"], float(kept["seconds"]),
+                        float(kept["borrowed"]))
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+    if log:
+        log(f"{files.rounds_done.name}: reusing the member's finished rounds; its clean epochs "
+            "start again")
+    rounds.model = load_model(files.rounds_done)
+    return rounds
+
+
 def _first_round_info(files: MemberFiles) -> dict[str, Any]:
     """A saved first round's history and seconds, so a resumed member still counts its whole
     training; {} for one saved before they were kept (or unreadable)."""
@@ -397,9 +468,9 @@ def _fold_teacher(cfg: Config, comp: Competition, run: RunFolder, shared: RunFol
     round of the fold, trained (or found) before any second round, and those first rounds by
     seed index for the members that still need them; (None, {}) when the fold's members are all
     finished or each member teaches itself."""
-    pending = _pending(cfg, run, fold)
-    if cfg.second_round_teacher != "fold" or not pending:
+    if not _needs_teacher(cfg, run, fold):
         return None, {}
+    pending = _pending(cfg, run, fold)
     images, labels = comp.train_images[train_index], comp.train_labels[train_index]
     firsts = {seed_index: _first_round(
         cfg, run.member(fold, seed_index), _shared_member(cfg, shared, fold, seed_index),
@@ -409,6 +480,13 @@ def _fold_teacher(cfg: Config, comp: Competition, run: RunFolder, shared: RunFol
     teacher = fold_teacher_reading([first.model for first in firsts.values()],
                                    comp.test_images, read)
     return teacher, {s: first for s, first in firsts.items() if s in pending}
+
+
+def _needs_teacher(cfg: Config, run: RunFolder, fold: int) -> bool:
+    """Whether a member of the fold still has a round two to train from the fold teacher."""
+    return cfg.second_round_teacher == "fold" and any(
+        has_second_round(cfg, s) and not _rounds_marker(run.member(fold, s)).is_file()
+        for s in _pending(cfg, run, fold))
 
 
 def _pending(cfg: Config, run: RunFolder, fold: int) -> list[int]:
