@@ -115,13 +115,13 @@ def _prepare(run: Run, member: Member, model: keras.Model, plans: Sequence[Prune
     train_images = run.images[train_index]
     targets = (predict_probs(model, train_images) if settings.finetune_targets == "member"
                else run.labels[train_index])
+    sample = calibration_images(train_images, run.labels[train_index],
+                                min(settings.recalibration_images, len(train_index)),
+                                settings.seed) if cfg.batch_norm else None  # the same every rung
     lost: list[str] = []  # what each heavier rung lost
     for plan in plans:
         pruned, pruned_cfg = prune_model(model, cfg, plan.widths)
-        if cfg.batch_norm:
-            sample = calibration_images(train_images, run.labels[train_index],
-                                        min(settings.recalibration_images, len(train_index)),
-                                        settings.seed)
+        if sample is not None:
             recalibrate_batch_norm(pruned, sample)
         pruned, _ = finetune_pruned(pruned, pruned_cfg, train_images, targets, val_images,
                                     val_labels, settings,
