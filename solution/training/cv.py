@@ -280,7 +280,7 @@ def _member_work(cfg: Config, run: RunFolder, shared: RunFolder | None, fold: in
     files = run.member(fold, seed_index)
     if _done(files, cfg):
         return Work()
-    if _rounds_marker(files).is_file():  # only the clean epochs and the readings are left
+    if _saved_rounds(files) is not None:  # only the clean epochs and the readings are left
         rounds_done = cfg.replace(second_round="off", second_round_epochs=0,
                                   second_round_teacher="member")
         return member_work(rounds_done, fold_rows, val_rows, test_rows, seed_index, False,
@@ -432,17 +432,27 @@ def _rounds_marker(files: MemberFiles) -> Path:
     return files.rounds_done.with_suffix(".json")
 
 
-def _resumed_rounds(files: MemberFiles, log: Log | None) -> Rounds | None:
-    """The member's rounds as saved before an interruption in its clean epochs, if they were."""
-    from solution.models.layers import load_model
-
+def _saved_rounds(files: MemberFiles) -> Rounds | None:
+    """The member's rounds saved before an interruption in its clean epochs (network not loaded
+    yet), or None. The one test of whether they count as done, so the plan, the fold teacher and
+    the member never disagree (a member redoing round two without its teacher would teach
+    itself)."""
     if not files.rounds_done.is_file():
         return None
     try:
         kept = json.loads(_rounds_marker(files).read_text())
-        rounds = Rounds(None, kept["history"], kept["extra"], float(kept["seconds"]),
-                        float(kept["borrowed"]))
+        return Rounds(None, kept["history"], kept["extra"], float(kept["seconds"]),
+                      float(kept["borrowed"]))
     except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _resumed_rounds(files: MemberFiles, log: Log | None) -> Rounds | None:
+    """The member's saved rounds with their network, if `_saved_rounds` finds them."""
+    from solution.models.layers import load_model
+
+    rounds = _saved_rounds(files)
+    if rounds is None:
         return None
     if log:
         log(f"{files.rounds_done.name}: reusing the member's finished rounds; its clean epochs "
@@ -485,7 +495,7 @@ def _fold_teacher(cfg: Config, comp: Competition, run: RunFolder, shared: RunFol
 def _needs_teacher(cfg: Config, run: RunFolder, fold: int) -> bool:
     """Whether a member of the fold still has a round two to train from the fold teacher."""
     return cfg.second_round_teacher == "fold" and any(
-        has_second_round(cfg, s) and not _rounds_marker(run.member(fold, s)).is_file()
+        has_second_round(cfg, s) and _saved_rounds(run.member(fold, s)) is None
         for s in _pending(cfg, run, fold))
 
 
