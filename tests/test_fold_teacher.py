@@ -152,6 +152,7 @@ def test_a_member_interrupted_in_its_clean_epochs_keeps_its_round_two(small_zip,
     assert student["first_round_from"] == "trained" and "first_round_accuracy" in student
     assert student["seconds"] > student["first_round_seconds"] > 0
     assert not files.rounds_done.exists() and not files.rounds_done.with_suffix(".json").exists()
+    assert not files.rounds_done.parent.exists()  # no empty folder left behind
 
 
 def test_a_two_round_run_takes_its_first_rounds_from_the_one_round_run(small_zip, tmp_path):

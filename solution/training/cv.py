@@ -9,6 +9,7 @@ validation (and test) probabilities (`.npz`); `solution.runfolder` names the fil
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -227,9 +228,17 @@ def _member(cfg: Config, comp: Competition, files: MemberFiles, fold: int, seed_
                            "precision": current_precision(), **extra})
     for path in (_rounds_marker(files), files.rounds_done):  # the marker first
         path.unlink(missing_ok=True)
+    _remove_if_empty(files.rounds_done.parent)
     return MemberResult(fold, seed, accuracy, seconds, history, False, model_path,
                         borrowed), val_probs, \
         test_probs
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Leave no empty folder behind once the last member's saved rounds are gone (another
+    member's saved rounds keep it: rmdir refuses a folder that is not empty)."""
+    with contextlib.suppress(OSError):
+        folder.rmdir()
 
 
 def work_line(members: int, work: Work, precision: str) -> str:
