@@ -22,7 +22,7 @@ from solution.tuning.search_space import (
     suggest_config,
 )
 from solution.tuning.studies import StudySpec, open_storage
-from solution.tuning.tune import base_config, make_sampler, parse_duration
+from solution.tuning.tune import base_config, make_sampler, parse_duration, study_eta
 
 
 @pytest.mark.parametrize("name", list(PROFILES))
@@ -298,3 +298,21 @@ def test_a_study_keeps_its_architectures(tmp_path, small_zip):
     with pytest.raises(StudyError, match="made for architectures \\['cnn', 'lenet5'\\], not "
                                          "\\['cnn'\\]"):
         prepare_study(TuneRequest(spec, "smoke"), comp)
+
+
+def _finished_trial(seconds: float | None, state=optuna.trial.TrialState.COMPLETE):
+    attrs = {} if seconds is None else {"seconds": seconds}
+    return optuna.trial.create_trial(state=state, value=0.9 if state.name == "COMPLETE" else None,
+                                     user_attrs=attrs)
+
+
+def test_the_study_eta_counts_the_trials_left_at_the_mean_trial_time_per_worker():
+    done = [_finished_trial(100.0), _finished_trial(20.0, optuna.trial.TrialState.PRUNED),
+            _finished_trial(None)]  # a trial without its seconds (an older study) is not timed
+    # 7 trials left at 60 s each: one worker takes 7 rounds, two workers 4
+    assert study_eta(done, 10, 1) == ("3 of 10 trial(s) finished; about 0:07:00 to go at this "
+                                      "study's 60 s per trial so far")
+    assert "about 0:04:00 to go" in study_eta(done, 10, 2)
+    assert "about 0:01:00 to go" in study_eta(done, 4, 8)  # one trial left: one worker's round
+    assert study_eta(done, 3, 1) == "3 of 3 trial(s) finished"
+    assert study_eta([_finished_trial(None)], 5, 1) == "1 of 5 trial(s) finished"

@@ -7,6 +7,7 @@ through Optuna's own storage.
 from __future__ import annotations
 
 import json
+import re
 import signal
 
 import numpy as np
@@ -75,6 +76,10 @@ def test_smoke_study_end_to_end(smoke_study):
     assert trials[0].user_attrs["is_default"] and trials[0].params == default_params(SMOKE_BASE)
     out = smoke_study["first"]
     assert "tuning on 2 of 5 folds (the CV score covers those folds' rows only)" in out.stderr
+    # after each trial the study's own ETA, from the trials' measured time
+    assert re.search(r"[12] of 3 trial\(s\) finished; about \d+:\d\d:\d\d to go at this study's "
+                     r"\d+ s per trial so far", out.stderr)
+    assert "3 of 3 trial(s) finished\n" in out.stderr
     assert "study smoke: 3 finished trials (3 complete, 0 pruned), 0 failed" in out.stdout
     # two processes, distinct trials, every result kept
     assert "[worker 0]" in out.stderr and "[worker 1]" in out.stderr

@@ -67,6 +67,7 @@ from optuna.trial import FrozenTrial, TrialState
 from solution.config import Config
 from solution.data.competition import Competition
 from solution.profiles import Profile, get_profile
+from solution.training.clock import clock_text
 from solution.training.cv import data_fingerprint, run_cv, run_id
 from solution.training.fit import Log
 from solution.training.folds import N_FOLDS
@@ -269,7 +270,7 @@ def run_worker(request: TuneRequest, index: int = 0, comp: Competition | None = 
         return
     counted = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
     # stale trials are failed (in _after_trial) before MaxTrialsCallback counts RUNNING ones
-    callbacks = [_after_trial(request.spec, log),
+    callbacks = [_after_trial(request.spec, log, request.trials, request.workers),
                  MaxTrialsCallback(request.trials, states=counted)]
     with _sigterm_as_interrupt():
         study.optimize(lambda trial: objective(trial, profile, comp, request.runs_dir, folds, log,
@@ -278,7 +279,8 @@ def run_worker(request: TuneRequest, index: int = 0, comp: Competition | None = 
                        gc_after_trial=True)
 
 
-def _after_trial(spec: StudySpec, log: Log | None) -> Callable[[optuna.Study, FrozenTrial], None]:
+def _after_trial(spec: StudySpec, log: Log | None, target: int = 0, workers: int = 1
+                 ) -> Callable[[optuna.Study, FrozenTrial], None]:
     def callback(study: optuna.Study, trial: FrozenTrial) -> None:
         write_best(study, spec)
         fail_stale_trials(study)
@@ -294,8 +296,28 @@ def _after_trial(spec: StudySpec, log: Log | None) -> Callable[[optuna.Study, Fr
                 f"fold(s), {seconds:.0f}s")
         else:
             log(f"trial {trial.number} {trial.state.name.lower()}")
+        if target:
+            log(study_eta(finished(study), target, workers))
 
     return callback
+
+
+def study_eta(done: list[FrozenTrial], target: int, workers: int) -> str:
+    """How far the study is, and how long the rest should take at its trials' mean time so far.
+
+    A trial's own epoch lines carry its ETA; this is the study's. The mean counts pruned trials,
+    which stop early, as the rest of the study will also prune some; other workers' running
+    trials are counted as still to do, each worker taking its share.
+    """
+    seconds = [t.user_attrs["seconds"] for t in done if "seconds" in t.user_attrs]
+    left = target - len(done)
+    line = f"{len(done)} of {target} trial(s) finished"
+    if left <= 0 or not seconds:
+        return line
+    mean = sum(seconds) / len(seconds)
+    rounds = -(-left // max(1, min(workers, left)))
+    return (f"{line}; about {clock_text(mean * rounds)} to go at this study's "
+            f"{mean:.0f} s per trial so far")
 
 
 class _sigterm_as_interrupt:
