@@ -160,8 +160,8 @@ def _place_by_mass(small: np.ndarray) -> np.ndarray:
     total = float(small.sum())
     cy = float((small.sum(axis=1) * np.arange(height)).sum()) / total
     cx = float((small.sum(axis=0) * np.arange(width)).sum()) / total
-    top = int(np.clip(round(CENTRE - cy), 0, FRAME - height))
-    left = int(np.clip(round(CENTRE - cx), 0, FRAME - width))
+    top = min(max(round(CENTRE - cy), 0), FRAME - height)
+    left = min(max(round(CENTRE - cx), 0), FRAME - width)
     frame = np.zeros((FRAME, FRAME), dtype=np.float32)
     frame[top:top + height, left:left + width] = small
     return frame
