@@ -279,7 +279,7 @@ def run_worker(request: TuneRequest, index: int = 0, comp: Competition | None = 
                        gc_after_trial=True)
 
 
-def _after_trial(spec: StudySpec, log: Log | None, target: int = 0, workers: int = 1
+def _after_trial(spec: StudySpec, log: Log | None, target: int, workers: int
                  ) -> Callable[[optuna.Study, FrozenTrial], None]:
     def callback(study: optuna.Study, trial: FrozenTrial) -> None:
         write_best(study, spec)
@@ -296,8 +296,7 @@ def _after_trial(spec: StudySpec, log: Log | None, target: int = 0, workers: int
                 f"fold(s), {seconds:.0f}s")
         else:
             log(f"trial {trial.number} {trial.state.name.lower()}")
-        if target:
-            log(study_eta(finished(study), target, workers))
+        log(study_eta(finished(study), target, workers))
 
     return callback
 
