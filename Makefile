@@ -34,6 +34,7 @@ help:
 	@echo "make export    [RUN=runs/<id>] [DATA=...] [OUT=edge/digit_edge/models] [MEMBERS_PER_FOLD=1|2|all] [FINETUNE_ON=member|labels]"
 	@echo "make bench-edge [RUN=runs/<id>] [OUT=models folder] [AGAINST=older models folder]:"
 	@echo "               1-thread Keras/ORT/LiteRT table (+ int8 speed-up over AGAINST)"
+	@echo "make bench-widths: int8 time of one member at each pruning rung's widths (1 thread)"
 	@echo "make edge-bench [EDGE_SOURCE=sklearn|kaggle]: held-out digits and fields (ZIP, ZIP+4,"
 	@echo "               amounts); records the field thresholds into the bundled manifest;"
 	@echo "               also the same fields on forms: guide line, amount box, comb boxes"
@@ -77,13 +78,19 @@ demo: $(STAMP)
 
 # The benchmark suite: each table is measured in one run, ratios against their peer in the same run.
 BENCH_DIR ?= runs/bench
-.PHONY: bench bench-train bench-env edge-agreement
-bench: bench-train bench-edge bench-env edge-bench
+.PHONY: bench bench-train bench-env bench-widths edge-agreement
+bench: bench-train bench-edge bench-widths bench-env edge-bench
 	@echo "tables in $(BENCH_DIR)/ and runs/<id>/export/"
 
 bench-train: $(STAMP)
 	mkdir -p $(BENCH_DIR)
 	$(PY) -m solution bench train $(DATA_ARG) $(THREADS_ARG) --out $(BENCH_DIR)/train.md
+
+# int8 time of one default member at the export's pruning rungs, beside the uniform cuts before
+bench-widths: $(STAMP)
+	mkdir -p $(BENCH_DIR)
+	$(PY) -m solution bench widths --widths 16/16/16/36/36/36/96 --widths 20/20/20/40/40/40/112 \
+		--out $(BENCH_DIR)/widths.md
 
 edge-agreement: $(STAMP)
 	$(PY) -m solution bench agreement $(RUN_ARG) $(DATA_ARG)

@@ -86,7 +86,7 @@ def _plans(cfg: Config, settings: ExportSettings, log: Log | None) -> list[Prune
     plans: list[PrunePlan] = []
     for target in settings.prune_targets:
         try:
-            plan = plan_pruning(cfg, target, settings.first_conv_floor, settings.width_multiple)
+            plan = plan_pruning(cfg, target, settings.stage_floor, settings.width_multiple)
         except ValueError as exc:
             if log:
                 log(f"pruning rung {target:.0%} skipped for {cfg.arch}: {exc}")

@@ -88,6 +88,42 @@ def edge(run_path, runs_dir, models_dir, against) -> None:
     click.echo(table)
 
 
+def _width_sets(_ctx, param, values: tuple[str, ...]) -> list[tuple[int, ...]]:
+    sets = [value.split("/") for value in values]
+    if not all(w.isdigit() and int(w) > 0 for widths in sets for w in widths):
+        raise click.BadParameter(f"{', '.join(values)}: give positive conv widths as "
+                                 "16/16/16/48/48/48/128", param=param)
+    return [tuple(int(w) for w in widths) for widths in sets]
+
+
+@bench.command()
+@options(click.option("--profile", type=click.Choice(["default", "quick", "full", "smoke"]),
+                      default="default", show_default=True,
+                      help="Whose network: the profile's configuration."),
+         click.option("--widths", "extra", multiple=True, callback=_width_sets,
+                      help="Also time these conv widths (repeatable), e.g. 20/20/20/40/40/40/112."),
+         click.option("--rounds", type=click.IntRange(1), default=5, show_default=True,
+                      help="Turns each width set takes (the median is reported)."),
+         out_table_option)
+def widths(profile: str, extra, rounds: int, out: str | None) -> None:
+    """int8 time of one member at the export's pruning rungs (and given widths), one thread."""
+    from export.settings import ExportSettings
+    from export.width_bench import candidate_widths, time_widths, timing_table
+    from solution.config import Config
+    from solution.profiles import PROFILES
+    from solution.reporting.tables import emit_table
+
+    with exits():
+        cfg = PROFILES[profile].apply(Config())
+        candidates = candidate_widths(cfg, ExportSettings(), extra)
+        for label, widths_ in candidates:
+            if len(widths_) != cfg.conv_layers:
+                raise click.BadParameter(f"{'/'.join(map(str, widths_))} ({label}): the "
+                                         f"{profile} network has {cfg.conv_layers} conv layers",
+                                         param_hint="--widths")
+        emit_table(timing_table(time_widths(cfg, candidates, rounds)).markdown(), out)
+
+
 @bench.command()
 @options(run_option, runs_dir_option,
          click.option("--data", default=None, help="Kaggle zip or folder (default: the run's "
