@@ -25,8 +25,9 @@ class ExportSettings:
     # filters (-46.8%) and 16/48/128 (-37.3%)
     prune_targets: tuple[float, ...] = (0.45, 0.30)
     stage_floor: float = 0.5  # every stage keeps at least this share of its filters
-    # kept widths are multiples of this: onnxruntime's int8 convolutions ran a first stage of
-    # 20 filters (the old 30% rung) at 109 us an image, of 16 at 75-93 and of 24 at 126 (README)
+    # kept widths are multiples of this: onnxruntime's int8 convolutions ran a member with a
+    # first stage of 20 filters (the old 30% rung) at 92-99 us an image, of 16 at 69-87 and
+    # unpruned (24) at 105-111 (`make bench-widths`, README)
     width_multiple: int = 8
     recalibration_images: int = 2000  # training images BN statistics are re-measured on
     finetune_epochs: int = 3  # brief fine-tune of a pruned member, same augmentation as training
