@@ -18,7 +18,7 @@ JOBS = {"submit", "tune", "study", "dashboard", "report", "export", "bench", "ba
 
 def test_every_job_is_a_subcommand():
     assert set(main.commands) == JOBS
-    assert set(main.commands["bench"].commands) == {"train", "env", "edge", "agreement",
+    assert set(main.commands["bench"].commands) == {"train", "env", "edge", "widths", "agreement",
                                                   "levers"}
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0 and all(job in result.output for job in JOBS)
