@@ -57,7 +57,7 @@ def mac_counter(cfg: Config) -> Callable[[Sequence[int]], int]:
     """MACs of `cfg`'s network at any conv widths, from one build of it.
 
     The planner weighs dozens of candidate widths; building each network (0.1 s) to count them
-    would make planning An et al.'s ten-layer M3 take a minute. In these chains conv i costs
+    would take tens of seconds for An et al.'s ten-layer M3. In these chains conv i costs
     kh * kw * out_h * out_w * (width i-1) * (width i), the first dense layer's input grows with
     the last conv's width, and the later dense layers do not change.
     """
@@ -108,9 +108,10 @@ def plan_pruning(cfg: Config, target_reduction: float, floor: float = 0.5,
     Filters are not equal: one of the first stage works on the 28x28 map and costs several
     times what one after the downsampling does, so that stage narrows first and the network
     keeps more filters for the same MACs. Widths stay multiples of `multiple`: onnxruntime's
-    int8 convolutions ran a first stage of 20 or 12 filters slower than one of 16 (README,
-    export). No stage keeps fewer than `floor` of its filters: a stage narrowed further would
-    starve the layers after it (the input-facing one most: they see the image only through it).
+    int8 convolutions ran a first stage of 20 filters nearly as slow as the unpruned 24 and
+    clearly slower than 16 (`make bench-widths`, README). No stage keeps fewer than `floor` of
+    its filters: a stage narrowed further would starve the layers after it (the input-facing
+    one most: they see the image only through it).
 
     Raises ValueError when no narrowing reaches the target (e.g. a network already at the
     minimum) or the architecture has no conv widths to narrow.
