@@ -72,15 +72,15 @@ def prepare_members(run: Run, settings: ExportSettings, log: Log | None = None,
     for member in run.members:
         key = member.config.fingerprint()
         if key not in plans:
-            plans[key] = _plans(member.config, settings, log)
+            plans[key] = rung_plans(member.config, settings, log)
         model = float32_copy(load_model(member.model_path, compile=False))
         prepared.append(_prepare(run, member, model, plans[key], settings, log))
     return prepared
 
 
-def _plans(cfg: Config, settings: ExportSettings, log: Log | None) -> list[PrunePlan]:
+def rung_plans(cfg: Config, settings: ExportSettings, log: Log | None) -> list[PrunePlan]:
     """The architecture's pruning rungs, heaviest first, each narrower network once; none when
-    pruning is off or impossible for this network."""
+    pruning is off or impossible for this network. `solution bench widths` times these."""
     if not settings.prune:
         return []
     plans: list[PrunePlan] = []

@@ -65,14 +65,13 @@ def mac_counter(cfg: Config) -> Callable[[Sequence[int]], int]:
 
     model = create_model(cfg)
     widths = cfg.layer_widths()
-    factors, image_channels = [], 1
+    image_channels = int(model.get_layer("conv0").kernel.shape[2])
+    factors = []
     for i in range(len(widths)):
         conv = model.get_layer(f"conv{i}")
-        kh, kw, cin, _ = conv.kernel.shape
+        kh, kw, _, _ = conv.kernel.shape
         _, oh, ow, _ = conv.output.shape
         factors.append(int(kh * kw * oh * ow))
-        if i == 0:
-            image_channels = int(cin)
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     first_in, first_units = (int(d) for d in dense[0].kernel.shape)
     per_channel = first_in // widths[-1]
@@ -126,7 +125,7 @@ def plan_pruning(cfg: Config, target_reduction: float, floor: float = 0.5,
              for g in groups]  # a narrow stage (the smoke profile's 8) in halves of it
     floors = [step * math.ceil(floor * widths[group.start] / step)
               for group, step in zip(groups, steps, strict=True)]
-    while macs(kept) > (1.0 - target_reduction) * before:
+    while (current := macs(kept)) > (1.0 - target_reduction) * before:
         best: tuple[float, list[int]] | None = None
         for group, step, least in zip(groups, steps, floors, strict=True):
             width = kept[group.start]
@@ -136,7 +135,7 @@ def plan_pruning(cfg: Config, target_reduction: float, floor: float = 0.5,
             trial = [narrower if i in group else w for i, w in enumerate(kept)]
             # MACs saved per share of the stage's filters removed: the same step costs a
             # narrow stage a larger share of what it has left, so no stage becomes a bottleneck
-            saved = (macs(kept) - macs(trial)) * width / ((width - narrower) * len(group))
+            saved = (current - macs(trial)) * width / ((width - narrower) * len(group))
             if best is None or saved > best[0]:
                 best = saved, trial
         if best is None:

@@ -16,8 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from export.convert import keep_outputs, keras_to_onnx, optimize_offline, session, to_input
-from export.prune import plan_pruning
+from export.convert import (
+    INPUT,
+    keep_outputs,
+    keras_to_onnx,
+    optimize_offline,
+    session,
+    to_input,
+)
+from export.members import rung_plans
 from export.quantize import quantize
 from export.settings import ExportSettings
 from export.timing import median_seconds
@@ -40,15 +47,12 @@ class WidthTiming:
 
 def candidate_widths(cfg: Config, settings: ExportSettings,
                      extra: Sequence[tuple[int, ...]] = ()) -> list[tuple[str, tuple[int, ...]]]:
-    """The network as trained, each rung's plan (once, as the export tries it), then `extra`
-    width sets (e.g. older cuts)."""
-    found = [("as trained", cfg.layer_widths())]
-    for target in settings.prune_targets:
-        plan = plan_pruning(cfg, target, settings.stage_floor, settings.width_multiple)
-        if all(plan.widths != widths for _, widths in found):
-            found.append((f"rung {target:.0%} (-{plan.mac_reduction:.1%} MACs)", plan.widths))
-    found += [("given", tuple(widths)) for widths in extra]
-    return found
+    """The network as trained, the rungs the export would try on it, then `extra` width sets
+    (e.g. older cuts)."""
+    return [("as trained", cfg.layer_widths()),
+            *[(f"rung, -{plan.mac_reduction:.1%} MACs", plan.widths)
+              for plan in rung_plans(cfg, settings, None)],
+            *[("given", tuple(widths)) for widths in extra]]
 
 
 def time_widths(cfg: Config, candidates: Sequence[tuple[str, tuple[int, ...]]],
@@ -72,10 +76,9 @@ def time_widths(cfg: Config, candidates: Sequence[tuple[str, tuple[int, ...]]],
         single: list[list[float]] = [[] for _ in candidates]
         for _ in range(rounds):
             for k, sess in enumerate(sessions):
-                name = sess.get_inputs()[0].name
-                batch[k].append(median_seconds(lambda s=sess, n=name: s.run(None, {n: x}),
+                batch[k].append(median_seconds(lambda s=sess: s.run(None, {INPUT: x}),
                                                repeats=3) / BATCH)
-                single[k].append(median_seconds(lambda s=sess, n=name: s.run(None, {n: x[:1]}),
+                single[k].append(median_seconds(lambda s=sess: s.run(None, {INPUT: x[:1]}),
                                                 repeats=50))
     return [WidthTiming(label, tuple(widths), macs[k], 1e6 * float(np.median(batch[k])),
                         1e6 * float(np.median(single[k])))

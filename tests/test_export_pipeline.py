@@ -370,11 +370,11 @@ def test_a_member_is_pruned_at_the_first_rung_that_holds_its_fold(limit_pp, rung
                                                                   small_frames, tmp_path):
     """The heaviest rung that keeps the fold's accuracy wins; a member no rung keeps is exported
     as trained, its note naming what every rung lost."""
-    from export.members import _plans, _prepare
+    from export.members import _prepare, rung_plans
 
     run, member, model = _ladder_member(small_frames, tmp_path)
     settings = FAST.replace(max_pruned_drop_pp=limit_pp)
-    plans = _plans(member.config, settings, None)
+    plans = rung_plans(member.config, settings, None)
     assert [round(p.mac_reduction, 2) for p in plans] == [0.47, 0.38]  # (0.45, 0.30), 8s
     done = _prepare(run, member, model, plans, settings, None)
     assert done.pruned is pruned and done.note.count("pp at ") == rungs_tried
@@ -383,12 +383,12 @@ def test_a_member_is_pruned_at_the_first_rung_that_holds_its_fold(limit_pp, rung
 
 
 def test_rungs_that_narrow_the_network_alike_are_tried_once():
-    from export.members import _plans
+    from export.members import rung_plans
     from solution.config import Config
 
     cfg = Config(width=8, head_width=16)
-    assert len(_plans(cfg, FAST.replace(prune_targets=(0.45, 0.44)), None)) == 1
-    assert _plans(cfg, FAST.replace(prune=False), None) == []
+    assert len(rung_plans(cfg, FAST.replace(prune_targets=(0.45, 0.44)), None)) == 1
+    assert rung_plans(cfg, FAST.replace(prune=False), None) == []
 
 
 @pytest.mark.parametrize("targets", [(), (0.3, 0.45), (1.0,), (0.45, 0.0)])

@@ -115,12 +115,12 @@ def widths(profile: str, extra, rounds: int, out: str | None) -> None:
 
     with exits():
         cfg = PROFILES[profile].apply(Config())
-        candidates = candidate_widths(cfg, ExportSettings(), extra)
-        for label, widths_ in candidates:
-            if len(widths_) != cfg.conv_layers:
-                raise click.BadParameter(f"{'/'.join(map(str, widths_))} ({label}): the "
-                                         f"{profile} network has {cfg.conv_layers} conv layers",
+        for given in extra:
+            if len(given) != cfg.conv_layers:
+                raise click.BadParameter(f"{'/'.join(map(str, given))}: the {profile} network "
+                                         f"has {cfg.conv_layers} conv layers",
                                          param_hint="--widths")
+        candidates = candidate_widths(cfg, ExportSettings(), extra)
         emit_table(timing_table(time_widths(cfg, candidates, rounds)).markdown(), out)
 
 
