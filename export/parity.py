@@ -66,13 +66,15 @@ def fp32_checks(keras_probs: np.ndarray, onnx_probs: np.ndarray, limits: Thresho
     ]
 
 
-def int8_checks(keras_oof: np.ndarray, int8_oof: np.ndarray, labels: np.ndarray,
-                limits: Thresholds) -> list[Check]:
-    """int8 vs Keras on the out-of-fold images (each member on its own validation fold)."""
-    agreement = float(np.mean(keras_oof.argmax(1) == int8_oof.argmax(1)))
-    drop = 100.0 * (accuracy(keras_oof, labels) - accuracy(int8_oof, labels))
+def int8_checks(reference_oof: np.ndarray, int8_oof: np.ndarray, labels: np.ndarray,
+                limits: Thresholds, reference: str = "Keras") -> list[Check]:
+    """int8 vs its reference (the Keras members, or a package's fp32 graph when re-quantizing)
+    on the out-of-fold images (each member on its own validation fold)."""
+    agreement = float(np.mean(reference_oof.argmax(1) == int8_oof.argmax(1)))
+    drop = 100.0 * (accuracy(reference_oof, labels) - accuracy(int8_oof, labels))
     return [
-        Check("int8 vs Keras argmax agreement (OOF)", agreement, limits.int8_min_agreement,
+        Check(f"int8 vs {reference} argmax agreement (OOF)", agreement,
+              limits.int8_min_agreement,
               agreement >= limits.int8_min_agreement, f"{len(labels)} OOF images"),
         Check("int8 accuracy drop, pp (OOF)", drop, limits.int8_max_drop_pp,
               drop <= limits.int8_max_drop_pp + 1e-9),

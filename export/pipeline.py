@@ -17,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from export import report
+from export import int8, report
 from export.calibration import calibration_images
-from export.confidence import recommend_min_confidence
 from export.convert import (
     OUTPUT,
     keep_outputs,
@@ -49,12 +48,10 @@ from export.parity import (
     thresholds_for,
 )
 from export.publish import publish
-from export.quantize import quantize
 from export.run import Run, edge_members, load_run
 from export.settings import ExportSettings
 from export.timing import one_graph_vs_sessions
 from solution.atomic import write_json
-from solution.data.competition import NUM_CLASSES
 from solution.errors import Refused
 from solution.runfolder import RunFolder
 from solution.training.precision import precision_in_force
@@ -125,7 +122,7 @@ def _export(run: Run, out_dir: Path, settings: ExportSettings, thresholds: Thres
         checks: list[Check] = []
         notes = [p.note for p in prepared]
 
-        parity_x, parity_detail = parity_images(run, settings.parity_images, settings.seed)
+        parity_x, parity_detail = parity_images(run.images, settings.parity_images, settings.seed)
         keras_probs = np.average([p.model.predict(parity_x, batch_size=512, verbose=0)
                                   for p in prepared], axis=0,
                                  weights=[p.member.weight for p in prepared])
@@ -136,53 +133,31 @@ def _export(run: Run, out_dir: Path, settings: ExportSettings, thresholds: Thres
                                 thresholds)
 
         labels = run.labels
-        covered = _covered(prepared, len(labels))
-        keras_oof = _oof(prepared, len(labels), lambda p: p.val_probs)
-        unpruned_oof = _unpruned_oof(run, prepared)
+        validated = [p.member for p in prepared]
+        covered = int8.covered(validated, len(labels))
+        keras_oof = int8.oof(validated, [p.val_probs for p in prepared], len(labels))
+        unpruned_oof = int8.oof(validated, [unpruned_probs(p) for p in prepared], len(labels))
         calibration = calibration_images(run.images, labels, settings.calibration_images,
                                          settings.seed)
         say(f"quantizing: calibration on {len(calibration)} training images, methods "
             f"{', '.join(settings.calibration_methods)}")
-        trials = {}
-        for method in settings.calibration_methods:
-            path = quantize(fp32, work / f"int8-{method}.onnx", calibration, method)
-            oof = _onnx_oof(path, run, prepared, work, settings.threads)
-            trials[method] = {
-                "path": path, "oof": oof,
-                "accuracy": accuracy(oof[covered], labels[covered]),
-                "agreement": float(np.mean(oof[covered].argmax(1)
-                                           == keras_oof[covered].argmax(1)))}
-            say(f"  {method}: OOF accuracy {trials[method]['accuracy']:.5f}, agreement with "
-                f"Keras {trials[method]['agreement']:.5f}")
-        method = max(trials, key=lambda m: (trials[m]["accuracy"], trials[m]["agreement"]))
-        int8 = work / INT8_FILE
-        trials[method]["path"].replace(int8)
-        int8_oof = trials[method]["oof"]
+        choice = int8.choose_int8(fp32, run.images, labels, validated, keras_oof, calibration,
+                                  settings.calibration_methods, work, settings.threads, say)
+        int8_path = work / INT8_FILE
+        choice.path.replace(int8_path)
+        int8_oof = choice.oof
         checks += int8_checks(keras_oof[covered], int8_oof[covered], labels[covered], thresholds)
         checks.append(pruning_check(unpruned_oof[covered], keras_oof[covered], labels[covered],
                                     thresholds))
-        int8_session = session(int8, settings.threads)
+        int8_session = session(int8_path, settings.threads)
         int8_parity = run_onnx(int8_session, parity_x)
         checks += sanity_checks("int8", int8_parity, run_onnx(int8_session, parity_x[:1]),
                                 thresholds)
 
-        members_paths = [member_graph(int8, work / f"member{k}.onnx", k)
-                         for k in range(len(prepared))]
-        timing = one_graph_vs_sessions(int8, members_paths, parity_x[:256], threads=1)
-        if timing["k_sessions_images_per_s"] > timing["one_graph_images_per_s"]:
-            notes.append("K separate sessions measured faster than the one graph "
-                         f"({timing['k_sessions_images_per_s']:.0f} vs "
-                         f"{timing['one_graph_images_per_s']:.0f} images/s); the edge contract "
-                         "is one file, so the one graph is kept")
-        threshold, conf_acc, conf_share, reached = recommend_min_confidence(
-            int8_oof[covered], labels[covered])
-        min_conf = {"value": threshold, "basis": "int8 OOF predictions",
-                    "target_accuracy": 0.999, "min_accepted_share": 0.9,
-                    "accepted_accuracy": conf_acc, "accepted_share": conf_share,
-                    "reached": reached}
-        if not reached:
-            notes.append("min_confidence: no threshold reaches 99.9% OOF accuracy while keeping "
-                         "90% of the images; 0.0 recommended (reject nothing)")
+        timing = ensemble_timing(int8_path, len(prepared), parity_x[:256], work, notes)
+        min_conf = int8.min_confidence_record(int8_oof[covered], labels[covered])
+        if not min_conf["reached"]:
+            notes.append(int8.NO_THRESHOLD_NOTE)
         accuracy_figures = {
             "run_cv": run.cv_accuracy,
             "members_trained": members_trained,
@@ -196,11 +171,7 @@ def _export(run: Run, out_dir: Path, settings: ExportSettings, thresholds: Thres
                 "per_member_after": [p.macs_after for p in prepared],
                 "ensemble_before": sum(p.macs_before for p in prepared),
                 "ensemble_after": sum(p.macs_after for p in prepared)}
-        calibration_info = {"method": method, "images": len(calibration),
-                            "source": "training rows, class-balanced sample",
-                            "trials": {m: {k: v for k, v in t.items() if k in
-                                           ("accuracy", "agreement")}
-                                       for m, t in trials.items()}}
+        calibration_info = int8.calibration_record(choice, len(calibration))
         manifest = build_manifest(
             work, run_id=run.run_id, command=command or " ".join(sys.argv),
             members=[p.summary() for p in prepared], macs=macs, accuracy=accuracy_figures,
@@ -222,56 +193,37 @@ def _export(run: Run, out_dir: Path, settings: ExportSettings, thresholds: Thres
     return ExportResult(placed, checks, manifest, table_path, notes)
 
 
-def parity_images(run: Run, count: int, seed: int = 0) -> tuple[np.ndarray, str]:
+def ensemble_timing(int8_path: Path, members: int, images: np.ndarray, work: Path,
+                    notes: list[str]) -> dict[str, float]:
+    """One ensemble session against one session per member, one thread; a note if the members
+    apart were faster (the edge contract stays one file)."""
+    members_paths = [member_graph(int8_path, work / f"member{k}.onnx", k)
+                     for k in range(members)]
+    timing = one_graph_vs_sessions(int8_path, members_paths, images, threads=1)
+    if timing["k_sessions_images_per_s"] > timing["one_graph_images_per_s"]:
+        notes.append("K separate sessions measured faster than the one graph "
+                     f"({timing['k_sessions_images_per_s']:.0f} vs "
+                     f"{timing['one_graph_images_per_s']:.0f} images/s); the edge contract "
+                     "is one file, so the one graph is kept")
+    return timing
+
+
+def parity_images(images: np.ndarray, count: int, seed: int = 0) -> tuple[np.ndarray, str]:
     """(count, 28, 28, 1) float32: training images, topped up with noise when there are fewer.
 
     Noise images (uniform, and sparse strokes) are a harder parity test than digits anyway: they
     reach activation ranges the digits never do.
     """
     rng = np.random.default_rng(seed)
-    take = min(count, len(run.images))
-    rows = np.sort(rng.choice(len(run.images), take, replace=False))
-    x = to_input(run.images[rows])
+    take = min(count, len(images))
+    rows = np.sort(rng.choice(len(images), take, replace=False))
+    x = to_input(images[rows])
     extra = count - take
     if extra <= 0:
         return x, f"{take} training images"
     noise = rng.random((extra, 28, 28, 1), dtype=np.float32)
     noise *= rng.random((extra, 28, 28, 1), dtype=np.float32) < 0.2
     return np.concatenate([x, noise]), f"{take} training images + {extra} noise images"
-
-
-def _covered(prepared: list[PreparedMember], rows: int) -> np.ndarray:
-    mask = np.zeros(rows, bool)
-    for p in prepared:
-        mask[p.member.val_index] = True
-    return mask
-
-
-def _oof(prepared: list[PreparedMember], rows: int, probs_of) -> np.ndarray:
-    """Out-of-fold probabilities: each row is the weighted mean of the members that validated
-    on it (equal weights in a one-architecture run, one share per architecture otherwise)."""
-    total = np.zeros((rows, NUM_CLASSES), np.float64)
-    weight = np.zeros(rows)
-    for p in prepared:
-        total[p.member.val_index] += p.member.weight * probs_of(p)
-        weight[p.member.val_index] += p.member.weight
-    return (total / np.where(weight > 0, weight, 1.0)[:, None]).astype(np.float32)
-
-
-def _unpruned_oof(run: Run, prepared: list[PreparedMember]) -> np.ndarray:
-    """OOF of the unpruned members: stored predictions where available, else exported ones."""
-    return _oof(prepared, len(run.labels), unpruned_probs)
-
-
-def _onnx_oof(graph: Path, run: Run, prepared: list[PreparedMember], work: Path,
-              threads: int | None) -> np.ndarray:
-    """Each member cut out of `graph`, run on its own validation fold; combined per row."""
-    outputs = {}
-    for k, p in enumerate(prepared):
-        path = member_graph(graph, work / f"oof-member{k}.onnx", k)
-        outputs[k] = run_onnx(session(path, threads), run.images[p.member.val_index])
-    by_member = {id(p): outputs[k] for k, p in enumerate(prepared)}
-    return _oof(prepared, len(run.labels), lambda p: by_member[id(p)])
 
 
 def _save_members(prepared: list[PreparedMember], folder: Path) -> None:

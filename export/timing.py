@@ -41,3 +41,20 @@ def one_graph_vs_sessions(ensemble: Path, members: Sequence[Path], images: np.nd
     many_s = median_seconds(run_many, min_seconds=0.5)
     return {"batch": len(x), "threads": threads, "one_graph_images_per_s": len(x) / one_s,
             "k_sessions_images_per_s": len(x) / many_s, "k": len(members)}
+
+
+def graphs_taking_turns(paths: Sequence[Path], images: np.ndarray, rounds: int = 5,
+                        threads: int = 1) -> list[dict[str, float]]:
+    """Per graph: median images/s on the whole batch and ms for one image, the graphs taking
+    turns for `rounds` rounds, so that the CPU's drift falls on every one of them alike."""
+    sessions = [session(path, threads) for path in paths]
+    x = images.astype(np.float32, copy=False)
+    batch: list[list[float]] = [[] for _ in paths]
+    single: list[list[float]] = [[] for _ in paths]
+    for _ in range(rounds):
+        for k, sess in enumerate(sessions):
+            batch[k].append(median_seconds(lambda s=sess: s.run(None, {INPUT: x}), repeats=3))
+            single[k].append(median_seconds(lambda s=sess: s.run(None, {INPUT: x[:1]}),
+                                            repeats=20))
+    return [{"images_per_s": len(x) / float(np.median(b)), "single_ms": 1000 * float(np.median(s))}
+            for b, s in zip(batch, single, strict=True)]

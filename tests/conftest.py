@@ -15,7 +15,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from export.parity import Thresholds
+from export.settings import ExportSettings
+
 REPO = Path(__file__).resolve().parents[1]
+# `make export` of the tiny run below: one fine-tune epoch, one calibration method, and int8
+# limits for barely trained members (their top probabilities nearly tie)
+FAST = ExportSettings(finetune_epochs=1, calibration_methods=("MinMax",))
+LOOSE_INT8 = Thresholds(int8_min_agreement=0.5, int8_max_drop_pp=25.0)
 REAL_ZIP = Path(os.environ.get("DIGITS_ZIP", REPO.parent / "shared" / "data" /
                                 "digit-recognizer.zip"))
 
@@ -66,3 +73,32 @@ def float32_between_tests():
         from solution.training.precision import use_precision
 
         use_precision("float32")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, small_zip) -> Path:
+    """A finished smoke run: 5 fold models of width 8, one epoch each."""
+    from solution.config import Config
+    from solution.data.competition import load_competition
+    from solution.profiles import get_profile
+    from solution.submit import ResolvedConfig, submit
+
+    root = tmp_path_factory.mktemp("export-run")
+    profile = get_profile("smoke")
+    cfg = profile.apply(Config()).replace(epochs=1)
+    info = submit(load_competition(small_zip), profile, ResolvedConfig(cfg, "test"),
+                  runs_dir=root / "runs", submission_path=root / "submission.csv")
+    return root / "runs" / info["run_id"]
+
+
+@pytest.fixture(scope="session")
+def exported(tiny_run, tmp_path_factory):
+    from export.pipeline import export_run
+    from solution.training.precision import precision_in_force
+
+    out = tmp_path_factory.mktemp("edge") / "models"
+    # bfloat16 in force, as after an in-process `submit --precision auto` on a CPU that has it:
+    # the export must still build, prune and convert float32 networks
+    with precision_in_force("bfloat16"):
+        result = export_run(tiny_run, out, settings=FAST, thresholds=LOOSE_INT8, command="test")
+    return out, result

@@ -12,8 +12,8 @@ from solution.cli.common import OneLineErrors, exits
 from solution.data.competition import DataError
 from solution.errors import Refused
 
-JOBS = {"submit", "tune", "study", "dashboard", "report", "export", "bench", "baselines",
-        "options", "demo"}
+JOBS = {"submit", "tune", "study", "dashboard", "report", "export", "requantize", "bench",
+        "baselines", "options", "demo"}
 
 
 def test_every_job_is_a_subcommand():

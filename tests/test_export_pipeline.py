@@ -18,45 +18,15 @@ import pytest
 from click.testing import CliRunner
 
 from export.manifest import sha256
-from export.parity import Thresholds
 from export.pipeline import export_run
 from export.settings import ExportSettings
 from solution.cli import main as solution_cli
+from tests.conftest import FAST, LOOSE_INT8
 
-FAST = ExportSettings(finetune_epochs=1, calibration_methods=("MinMax",))
-LOOSE_INT8 = Thresholds(int8_min_agreement=0.5, int8_max_drop_pp=25.0)
 FILES = ("digits-int8.onnx", "digits-fp32.onnx", "manifest.json")
 CONTRACT_KEYS = {"name", "version", "created", "command", "run_id", "default_variant",
                  "variants", "input", "output", "preprocessing", "min_confidence", "members",
                  "macs", "cv_accuracy", "parity", "versions", "opset"}
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, small_zip) -> Path:
-    """A finished smoke run: 5 fold models of width 8, one epoch each."""
-    from solution.config import Config
-    from solution.data.competition import load_competition
-    from solution.profiles import get_profile
-    from solution.submit import ResolvedConfig, submit
-
-    root = tmp_path_factory.mktemp("export-run")
-    profile = get_profile("smoke")
-    cfg = profile.apply(Config()).replace(epochs=1)
-    info = submit(load_competition(small_zip), profile, ResolvedConfig(cfg, "test"),
-                  runs_dir=root / "runs", submission_path=root / "submission.csv")
-    return root / "runs" / info["run_id"]
-
-
-@pytest.fixture(scope="module")
-def exported(tiny_run, tmp_path_factory):
-    from solution.training.precision import precision_in_force
-
-    out = tmp_path_factory.mktemp("edge") / "models"
-    # bfloat16 in force, as after an in-process `submit --precision auto` on a CPU that has it:
-    # the export must still build, prune and convert float32 networks
-    with precision_in_force("bfloat16"):
-        result = export_run(tiny_run, out, settings=FAST, thresholds=LOOSE_INT8, command="test")
-    return out, result
 
 
 @pytest.mark.slow

@@ -1,7 +1,7 @@
 """`solution` (also `python -m solution`): every job of the project is a subcommand here.
 
-    solution submit | tune | study | dashboard | report | export | bench ... | baselines |
-             options | demo
+    solution submit | tune | study | dashboard | report | export | requantize | bench ... |
+             baselines | options | demo
 
 Each subcommand lives in the module of its stage (`jobs`, `tuning`, `compare`, `bench`) and only
 parses, calls one function and prints; options and error exits come from `solution.cli.common`.
@@ -14,7 +14,7 @@ import click
 from solution.cli.bench import bench
 from solution.cli.common import OneLineErrors
 from solution.cli.compare import baselines, options
-from solution.cli.jobs import demo, export, report, submit
+from solution.cli.jobs import demo, export, report, requantize, submit
 from solution.cli.tuning import dashboard, study, tune
 
 
@@ -23,5 +23,6 @@ def main() -> None:
     """Kaggle Digit Recognizer: augmented CNN ensemble under 5-fold CV, exported to int8 ONNX."""
 
 
-for _command in (submit, tune, study, dashboard, report, export, bench, baselines, options, demo):
+for _command in (submit, tune, study, dashboard, report, export, requantize, bench, baselines,
+                 options, demo):
     main.add_command(_command)

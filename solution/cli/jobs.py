@@ -154,6 +154,32 @@ def export(run_path, runs_dir, data, out_dir, no_prune, members_per_fold, finetu
 
 
 @click.command()
+@click.option("--models", "models_dir", type=click.Path(file_okay=False),
+              default=str(EDGE_MODELS), show_default=True,
+              help="Published edge models folder whose int8 graph is made again.")
+@click.option("--data", default=None, metavar="PATH",
+              help="The training data of the package's run (zip or folder).")
+@click.option("--threads", type=click.IntRange(1), default=None,
+              help="Bound onnxruntime's CPU threads (default: all).")
+def requantize(models_dir, data, threads) -> None:
+    """Quantize a published package's fp32 graph again with today's quantizer; publish the int8
+    graph only if it passes the export's checks, judged out of fold against the fp32 graph."""
+    from export.requantize import requantize_package
+
+    with exits(f"interrupted; {models_dir} left as it was"):
+        result = requantize_package(Path(models_dir), data,
+                                    ExportSettings(threads=threads),
+                                    command=" ".join(["solution", *sys.argv[1:]]), log=log)
+    for name, figures in (("before", result.before), ("after", result.after)):
+        click.echo(f"{name:6s} int8 OOF {figures['int8_oof']:.5f}, "
+                   f"{figures['images_per_s']:,.0f} images/s at batch 256, "
+                   f"{figures['single_ms']:.3f} ms for one image (one thread, taking turns)")
+    for check in result.checks:
+        click.echo(f"  {'ok  ' if check.passed else 'FAIL'} {check.name}: {check.value:.6g} "
+                   f"(limit {check.limit:g})")
+
+
+@click.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="demo",
               show_default=True, help="Folder for everything the demo makes.")
 @click.option("--trials", type=click.IntRange(1), default=3, show_default=True,
