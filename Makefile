@@ -32,6 +32,8 @@ help:
 	@echo "make study     best trial, trial table, plots in optuna_studies/<profile>/"
 	@echo "make dashboard optuna-dashboard on the study (installs the dashboard extra)"
 	@echo "make export    [RUN=runs/<id>] [DATA=...] [OUT=edge/digit_edge/models] [MEMBERS_PER_FOLD=1|2|all] [FINETUNE_ON=member|labels]"
+	@echo "make requantize [DATA=...] [OUT=edge/digit_edge/models]: the package's int8 graph made"
+	@echo "               again from its fp32 graph with today's quantizer, checked out of fold"
 	@echo "make bench-edge [RUN=runs/<id>] [OUT=models folder] [AGAINST=older models folder]:"
 	@echo "               1-thread Keras/ORT/LiteRT table (+ int8 speed-up over AGAINST)"
 	@echo "make bench-widths: int8 time of one member at each pruning rung's widths (1 thread)"
@@ -104,12 +106,15 @@ bench-env: $(STAMP)
 OUT ?=
 OUT_ARG = $(if $(OUT),--out "$(OUT)",)
 
-.PHONY: export bench-edge
+.PHONY: export bench-edge requantize
 
 export: $(STAMP)
 	$(PY) -m solution export $(RUN_ARG) $(DATA_ARG) $(OUT_ARG) $(THREADS_ARG) \
 		$(if $(MEMBERS_PER_FOLD),--members-per-fold $(MEMBERS_PER_FOLD),) \
 		$(if $(FINETUNE_ON),--finetune-on $(FINETUNE_ON),)
+
+requantize: $(STAMP)
+	$(PY) -m solution requantize $(DATA_ARG) $(if $(OUT),--models "$(OUT)",) $(THREADS_ARG)
 
 bench-edge: $(STAMP)
 	$(PY) -c "import ai_edge_litert" 2>/dev/null || $(PY) -m pip install -q -e ".[bench]"
