@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +53,7 @@ def quantize(fp32_path: Path, int8_path: Path, calibration: np.ndarray,
                          f"{', '.join(METHODS)}")
     excluded = classifier_nodes(fp32_path) + (image_convs(fp32_path) if float_image_convs else [])
     # the histogram calibrators print progress to stdout, which is the CLI's table
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), _without_preprocessing_advice():
         quantize_static(
             str(fp32_path), str(int8_path), ImageReader(calibration),
             quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=True,
@@ -60,6 +62,25 @@ def quantize(fp32_path: Path, int8_path: Path, calibration: np.ndarray,
             calibrate_method=METHODS[method],
             extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
     return int8_path
+
+
+class _PreprocessingAdvice(logging.Filter):
+    """onnxruntime's quantizer warns, twice per graph, to run its pre-processing (shape inference
+    and an ONNX-level optimisation): the graph it gets was optimised by onnxruntime itself
+    (`export.convert.optimize_offline`), so the advice is noise in every export's output."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _without_preprocessing_advice() -> Iterator[None]:
+    advice = _PreprocessingAdvice()
+    logging.getLogger().addFilter(advice)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeFilter(advice)
 
 
 def image_convs(path: Path) -> list[str]:
