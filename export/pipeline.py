@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,18 +93,24 @@ def export_run(run_dir: Path, out_dir: Path, *, data: str | None = None,
             say(f"{run.profile} run: int8 limits relaxed to agreement >= "
                 f"{thresholds.int8_min_agreement}, drop <= {thresholds.int8_max_drop_pp} pp "
                 "(barely trained members); never publish a smoke export as the product")
+    with refusing_failures("export", out_dir), precision_in_force("float32"):
+        # float32: what ONNX and int8 get, whatever trained the run
+        return _export(run, out_dir, settings, thresholds, command, say, started,
+                       len(whole.members))
+
+
+@contextmanager
+def refusing_failures(action: str, out_dir: Path) -> Iterator[None]:
+    """onnxruntime, tf2onnx and Keras raise all sorts (their own classes included) on a model
+    they cannot handle (NaN ranges, unsupported layers): a refusal like any failed check,
+    reported in one line, with the models folder untouched."""
     try:
-        with precision_in_force("float32"):  # what ONNX and int8 get, whatever trained the run
-            return _export(run, out_dir, settings, thresholds, command, say, started,
-                           len(whole.members))
+        yield
     except ExportRefused:
         raise
     except Exception as exc:
-        # onnxruntime, tf2onnx and Keras raise all sorts (their own classes included) on a model
-        # they cannot handle (NaN ranges, unsupported layers): a refusal like any failed check,
-        # reported in one line, and the models folder untouched
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ExportRefused(f"export failed ({type(exc).__name__}: {first[:300]}); "
+        raise ExportRefused(f"{action} failed ({type(exc).__name__}: {first[:300]}); "
                             f"{out_dir} left as it was") from exc
 
 
@@ -154,7 +161,8 @@ def _export(run: Run, out_dir: Path, settings: ExportSettings, thresholds: Thres
         checks += sanity_checks("int8", int8_parity, run_onnx(int8_session, parity_x[:1]),
                                 thresholds)
 
-        timing = ensemble_timing(int8_path, len(prepared), parity_x[:256], work, notes)
+        timing, timing_note = ensemble_timing(int8_path, len(prepared), parity_x[:256], work)
+        notes += [timing_note] if timing_note else []
         min_conf = int8.min_confidence_record(int8_oof[covered], labels[covered])
         if not min_conf["reached"]:
             notes.append(int8.NO_THRESHOLD_NOTE)
@@ -193,19 +201,19 @@ def _export(run: Run, out_dir: Path, settings: ExportSettings, thresholds: Thres
     return ExportResult(placed, checks, manifest, table_path, notes)
 
 
-def ensemble_timing(int8_path: Path, members: int, images: np.ndarray, work: Path,
-                    notes: list[str]) -> dict[str, float]:
-    """One ensemble session against one session per member, one thread; a note if the members
-    apart were faster (the edge contract stays one file)."""
+def ensemble_timing(int8_path: Path, members: int, images: np.ndarray,
+                    work: Path) -> tuple[dict[str, float], str | None]:
+    """One ensemble session against one session per member, one thread; and a note where the
+    members apart were faster (the edge contract stays one file)."""
     members_paths = [member_graph(int8_path, work / f"member{k}.onnx", k)
                      for k in range(members)]
     timing = one_graph_vs_sessions(int8_path, members_paths, images, threads=1)
-    if timing["k_sessions_images_per_s"] > timing["one_graph_images_per_s"]:
-        notes.append("K separate sessions measured faster than the one graph "
-                     f"({timing['k_sessions_images_per_s']:.0f} vs "
-                     f"{timing['one_graph_images_per_s']:.0f} images/s); the edge contract "
-                     "is one file, so the one graph is kept")
-    return timing
+    if timing["k_sessions_images_per_s"] <= timing["one_graph_images_per_s"]:
+        return timing, None
+    return timing, ("K separate sessions measured faster than the one graph "
+                    f"({timing['k_sessions_images_per_s']:.0f} vs "
+                    f"{timing['one_graph_images_per_s']:.0f} images/s); the edge contract is one "
+                    "file, so the one graph is kept")
 
 
 def parity_images(images: np.ndarray, count: int, seed: int = 0) -> tuple[np.ndarray, str]:

@@ -36,7 +36,7 @@ from export.manifest import (
     variant,
 )
 from export.parity import Check, Thresholds, accuracy, failures, int8_checks, sanity_checks
-from export.pipeline import ExportRefused, ensemble_timing, parity_images
+from export.pipeline import ExportRefused, ensemble_timing, parity_images, refusing_failures
 from export.publish import publish
 from export.settings import ExportSettings
 from export.timing import graphs_taking_turns
@@ -77,6 +77,9 @@ def requantize_package(models_dir: Path, data: str, settings: ExportSettings | N
     say = log or (lambda _message: None)
     manifest = read_manifest(models_dir)
     fp32 = models_dir / FP32_FILE
+    for path in (fp32, models_dir / INT8_FILE):
+        if not path.is_file():
+            raise ExportRefused(f"{path}: missing; {models_dir} is not a whole published package")
     if sha256(fp32) != manifest["variants"]["fp32"]["sha256"]:
         raise ExportRefused(f"{fp32}: sha256 differs from {models_dir / MANIFEST_FILE}; "
                             "re-quantize only a package as it was published")
@@ -87,7 +90,8 @@ def requantize_package(models_dir: Path, data: str, settings: ExportSettings | N
     except TypeError as exc:
         raise ExportRefused(f"manifest thresholds unreadable ({exc})") from None
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="digits-requantize-") as tmp:
+    with (refusing_failures("re-quantizing", models_dir),
+          tempfile.TemporaryDirectory(prefix="digits-requantize-") as tmp):
         work = Path(tmp)
         rows = int8.covered(members, len(labels))
         fp32_probs = int8.member_probs(fp32, images, members, work, settings.threads)
@@ -108,8 +112,7 @@ def requantize_package(models_dir: Path, data: str, settings: ExportSettings | N
         int8_session = session(int8_path, settings.threads)
         checks += sanity_checks("int8", run_onnx(int8_session, parity_x),
                                 run_onnx(int8_session, parity_x[:1]), thresholds)
-        notes: list[str] = []
-        timing = ensemble_timing(int8_path, len(members), parity_x[:256], work, notes)
+        timing, timing_note = ensemble_timing(int8_path, len(members), parity_x[:256], work)
         old_speed, new_speed = graphs_taking_turns([models_dir / INT8_FILE, int8_path],
                                                    parity_x[:256])
         before = {"int8_oof": accuracy(old_oof[rows], labels[rows]), **old_speed}
@@ -125,8 +128,8 @@ def requantize_package(models_dir: Path, data: str, settings: ExportSettings | N
                                 f"{worst.limit:g}); {models_dir} left as it was")
         write_json(work / MANIFEST_FILE, updated)
         placed = publish([int8_path, work / MANIFEST_FILE], models_dir)
-    for note in notes:
-        say(note)
+    if timing_note:
+        say(timing_note)
     say(f"published {', '.join(p.name for p in placed)} into {models_dir}")
     return RequantizeResult(placed, checks, updated, before, after)
 

@@ -125,3 +125,14 @@ def test_cli_refuses_other_data_and_a_folder_without_manifest_in_one_line(packag
     assert result.output.strip().splitlines() == [
         f"error: {empty / 'manifest.json'}: no manifest; point --models at a published edge "
         "models folder"]
+
+
+def test_a_missing_or_unreadable_int8_graph_is_refused_in_one_line(package, small_zip):
+    (package / "digits-int8.onnx").write_bytes(b"not a graph")
+    files = _snapshot(package)
+    with pytest.raises(ExportRefused, match=r"^re-quantizing failed \(.*left as it was$"):
+        requantize_package(package, str(small_zip), FAST)
+    assert _snapshot(package) == files
+    (package / "digits-int8.onnx").unlink()
+    with pytest.raises(ExportRefused, match=r"digits-int8\.onnx: missing"):
+        requantize_package(package, str(small_zip), FAST)
