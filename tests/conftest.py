@@ -102,3 +102,15 @@ def exported(tiny_run, tmp_path_factory):
     with precision_in_force("bfloat16"):
         result = export_run(tiny_run, out, settings=FAST, thresholds=LOOSE_INT8, command="test")
     return out, result
+
+
+def optimized_ops(path: Path, work: Path) -> list[str]:
+    """The op types of the graph onnxruntime runs at ORT_ENABLE_ALL, as the edge opens it."""
+    import onnx
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.optimized_model_filepath = str(work / "optimized.onnx")
+    ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return [node.op_type for node in onnx.load(str(work / "optimized.onnx")).graph.node]

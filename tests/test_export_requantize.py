@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from click.testing import CliRunner
 
@@ -20,7 +19,7 @@ from export.manifest import sha256
 from export.pipeline import ExportRefused
 from export.requantize import requantize_package
 from solution.cli import main as solution_cli
-from tests.conftest import FAST
+from tests.conftest import FAST, optimized_ops
 
 pytestmark = pytest.mark.slow
 
@@ -69,13 +68,7 @@ def test_requantize_republishes_the_int8_graph_judged_out_of_fold(package, small
 def test_the_int8_graph_runs_every_conv_in_int8_but_the_one_reading_the_image(package, tmp_path):
     """What makes it fast: no float ReLU and no requantizing pair between two convolutions, and
     only the image's one-channel convolution (one per member) left in float."""
-    optimized = tmp_path / "optimized.onnx"
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.optimized_model_filepath = str(optimized)
-    ort.InferenceSession(str(package / "digits-int8.onnx"), options,
-                         providers=["CPUExecutionProvider"])
-    ops = [n.op_type for n in onnx.load(str(optimized)).graph.node]
+    ops = optimized_ops(package / "digits-int8.onnx", tmp_path)
     members = len(json.loads((package / "manifest.json").read_text())["members"])
     fp32_convs = sum(n.op_type == "Conv"
                      for n in onnx.load(str(package / "digits-fp32.onnx")).graph.node)
