@@ -22,6 +22,8 @@ from export.quantize import quantize
 from solution.data.competition import NUM_CLASSES
 
 Log = Callable[[str], None]
+TARGET_ACCURACY = 0.999  # of the int8 readings min_confidence accepts, out of fold
+MIN_ACCEPTED_SHARE = 0.9  # of the images min_confidence must still accept
 NO_THRESHOLD_NOTE = ("min_confidence: no threshold reaches 99.9% OOF accuracy while keeping 90% "
                      "of the images; 0.0 recommended (reject nothing)")
 
@@ -101,8 +103,10 @@ def calibration_record(choice: Int8Choice, images: int) -> dict[str, Any]:
 
 def min_confidence_record(int8_oof: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     """The manifest's `min_confidence_basis`: the lowest threshold at which the accepted int8
-    OOF readings are 99.9% right while 90% of the images are accepted (0.0 where none is)."""
-    threshold, accepted_accuracy, share, reached = recommend_min_confidence(int8_oof, labels)
-    return {"value": threshold, "basis": "int8 OOF predictions", "target_accuracy": 0.999,
-            "min_accepted_share": 0.9, "accepted_accuracy": accepted_accuracy,
-            "accepted_share": share, "reached": reached}
+    OOF readings are TARGET_ACCURACY right while MIN_ACCEPTED_SHARE of the images are accepted
+    (0.0 where none is)."""
+    threshold, accepted_accuracy, share, reached = recommend_min_confidence(
+        int8_oof, labels, TARGET_ACCURACY, MIN_ACCEPTED_SHARE)
+    return {"value": threshold, "basis": "int8 OOF predictions",
+            "target_accuracy": TARGET_ACCURACY, "min_accepted_share": MIN_ACCEPTED_SHARE,
+            "accepted_accuracy": accepted_accuracy, "accepted_share": share, "reached": reached}
