@@ -105,3 +105,10 @@ def sanity_checks(name: str, probs: np.ndarray, batch_one: np.ndarray,
 
 def failures(checks: list[Check]) -> list[Check]:
     return [c for c in checks if not c.passed]
+
+
+def failure_summary(failed: list[Check]) -> str:
+    """One line for a refusal: the first failed check, and how many more failed."""
+    worst = failed[0]
+    return (f"check failed: {worst.name} = {worst.value:.6g} (limit {worst.limit:g})"
+            + (f" and {len(failed) - 1} more" if len(failed) > 1 else ""))

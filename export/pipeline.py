@@ -41,6 +41,7 @@ from export.parity import (
     Check,
     Thresholds,
     accuracy,
+    failure_summary,
     failures,
     fp32_checks,
     int8_checks,
@@ -191,11 +192,8 @@ def _export(run: Run, out_dir: Path, settings: ExportSettings, thresholds: Thres
         table_path = report.write_table(export_dir, manifest, checks, notes, published=not failed,
                                         seconds=time.perf_counter() - started)
         if failed:
-            worst = failed[0]
-            raise ExportRefused(
-                f"check failed: {worst.name} = {worst.value:.6g} (limit {worst.limit:g})"
-                + (f" and {len(failed) - 1} more" if len(failed) > 1 else "")
-                + f"; {out_dir} left as it was; table in {table_path}")
+            raise ExportRefused(f"{failure_summary(failed)}; {out_dir} left as it was; table in "
+                                f"{table_path}")
         placed = publish([work / INT8_FILE, work / FP32_FILE, work / MANIFEST_FILE], out_dir)
     say(f"published {', '.join(p.name for p in placed)} into {out_dir}")
     return ExportResult(placed, checks, manifest, table_path, notes)

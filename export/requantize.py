@@ -35,7 +35,15 @@ from export.manifest import (
     sha256,
     variant,
 )
-from export.parity import Check, Thresholds, accuracy, failures, int8_checks, sanity_checks
+from export.parity import (
+    Check,
+    Thresholds,
+    accuracy,
+    failure_summary,
+    failures,
+    int8_checks,
+    sanity_checks,
+)
 from export.pipeline import ExportRefused, ensemble_timing, parity_images, refusing_failures
 from export.publish import publish
 from export.settings import ExportSettings
@@ -123,9 +131,7 @@ def requantize_package(models_dir: Path, data: str, settings: ExportSettings | N
             command or " ".join(sys.argv), time.perf_counter() - started)
         failed = failures(checks)
         if failed:
-            worst = failed[0]
-            raise ExportRefused(f"check failed: {worst.name} = {worst.value:.6g} (limit "
-                                f"{worst.limit:g}); {models_dir} left as it was")
+            raise ExportRefused(f"{failure_summary(failed)}; {models_dir} left as it was")
         write_json(work / MANIFEST_FILE, updated)
         placed = publish([int8_path, work / MANIFEST_FILE], models_dir)
     if timing_note:
