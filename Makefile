@@ -31,7 +31,7 @@ help:
 	@echo "make tune      [PROFILE=...] [TRIALS=20] [TIMEOUT=6h] [WORKERS=2] [ARCHS=cnn,m5] [STORAGE=...]"
 	@echo "make study     best trial, trial table, plots in optuna_studies/<profile>/"
 	@echo "make dashboard optuna-dashboard on the study (installs the dashboard extra)"
-	@echo "make export    [RUN=runs/<id>] [DATA=...] [OUT=edge/digit_edge/models] [MEMBERS_PER_FOLD=1|2|all] [FINETUNE_ON=member|labels]"
+	@echo "make export    [RUN=runs/<id>] [DATA=...] [OUT=edge/digit_edge/models] [MEMBERS_PER_FOLD=1|2|all] [FINETUNE_ON=member|labels] [NO_SLOWER_THAN=<models folder>]"
 	@echo "make requantize [DATA=...] [OUT=edge/digit_edge/models]: the package's int8 graph made"
 	@echo "               again from its fp32 graph with today's quantizer, checked out of fold"
 	@echo "make bench-edge [RUN=runs/<id>] [OUT=models folder] [AGAINST=older models folder]:"
@@ -111,7 +111,8 @@ OUT_ARG = $(if $(OUT),--out "$(OUT)",)
 export: $(STAMP)
 	$(PY) -m solution export $(RUN_ARG) $(DATA_ARG) $(OUT_ARG) $(THREADS_ARG) \
 		$(if $(MEMBERS_PER_FOLD),--members-per-fold $(MEMBERS_PER_FOLD),) \
-		$(if $(FINETUNE_ON),--finetune-on $(FINETUNE_ON),)
+		$(if $(FINETUNE_ON),--finetune-on $(FINETUNE_ON),) \
+		$(if $(NO_SLOWER_THAN),--no-slower-than "$(NO_SLOWER_THAN)",)
 
 requantize: $(STAMP)
 	$(PY) -m solution requantize $(DATA_ARG) $(if $(OUT),--models "$(OUT)",) $(THREADS_ARG)

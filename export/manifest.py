@@ -6,11 +6,13 @@ The edge package reads the input/output contract and verifies each variant's sha
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from export.convert import BATCH_DIM, INPUT, OUTPUT
+from export.refused import ExportRefused
 from solution.data.competition import NUM_CLASSES
 from solution.reporting.provenance import library_versions
 
@@ -74,3 +76,19 @@ def build_manifest(folder: Path, *, run_id: str, command: str, members: list[dic
         "versions": library_versions(EXPORT_LIBRARIES),
         "opset": opset,
     }
+
+
+def read_manifest(models_dir: Path) -> dict[str, Any]:
+    """A published package's manifest, with the keys every reader of it needs, or a refusal."""
+    path = models_dir / MANIFEST_FILE
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ExportRefused(f"{path}: no manifest: not a published edge models folder") from None
+    except (OSError, ValueError) as exc:
+        raise ExportRefused(f"{path}: unreadable manifest ({exc})") from None
+    missing = [key for key in ("run_id", "members", "thresholds", "variants", "accuracy")
+               if not isinstance(manifest, dict) or key not in manifest]
+    if missing:
+        raise ExportRefused(f"{path}: manifest lacks {', '.join(missing)}")
+    return manifest

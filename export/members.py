@@ -8,8 +8,9 @@ int8 graph is judged against.
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -65,17 +66,22 @@ class PreparedMember:
 def prepare_members(run: Run, settings: ExportSettings, log: Log | None = None,
                     ) -> list[PreparedMember]:
     """Every member of the run, pruned and fine-tuned where that keeps its accuracy."""
+    return [_prepare(run, member, model, plans, settings, log)
+            for member, model, plans in _loaded(run, settings, log)]
+
+
+def _loaded(run: Run, settings: ExportSettings, log: Log | None,
+            ) -> Iterator[tuple[Member, keras.Model, list[PrunePlan]]]:
+    """Each member's float32 network, one at a time, with its architecture's rungs (planned
+    once per configuration)."""
     from solution.models.layers import load_model
 
     plans: dict[str, list[PrunePlan]] = {}
-    prepared = []
     for member in run.members:
         key = member.config.fingerprint()
         if key not in plans:
             plans[key] = rung_plans(member.config, settings, log)
-        model = float32_copy(load_model(member.model_path, compile=False))
-        prepared.append(_prepare(run, member, model, plans[key], settings, log))
-    return prepared
+        yield member, float32_copy(load_model(member.model_path, compile=False)), plans[key]
 
 
 def rung_plans(cfg: Config, settings: ExportSettings, log: Log | None) -> list[PrunePlan]:
@@ -96,21 +102,34 @@ def rung_plans(cfg: Config, settings: ExportSettings, log: Log | None) -> list[P
     return plans
 
 
-def _prepare(run: Run, member: Member, model: keras.Model, plans: Sequence[PrunePlan],
-             settings: ExportSettings, log: Log | None) -> PreparedMember:
-    """The first rung whose pruned, fine-tuned copy keeps the member's fold accuracy, else the
-    member as trained: a lighter rung costs one more fine-tune only for a member the heavier one
-    failed."""
+def prepare_options(run: Run, settings: ExportSettings, log: Log | None = None,
+                    ) -> list[list[PreparedMember]]:
+    """Every member of the run as trained and at every rung, for a choice made across members
+    (`export.budget`): each rung's copy is fine-tuned whatever the heavier one lost."""
+    options = []
+    for member, model, plans in _loaded(run, settings, log):
+        options.append(list(member_options(run, member, model, plans, settings)))
+        if log:
+            log(f"{member.name}: " + "; ".join(
+                f"{'/'.join(map(str, o.config.layer_widths()))} {o.accuracy_after:.5f}"
+                for o in options[-1]) + f" on its fold ({options[-1][-1].seconds:.0f}s)")
+    return options
+
+
+def member_options(run: Run, member: Member, model: keras.Model, plans: Sequence[PrunePlan],
+                   settings: ExportSettings) -> Iterator[PreparedMember]:
+    """The member as trained, then one pruned, fine-tuned copy per rung, heaviest first. Lazily:
+    a caller that stops at the first rung that holds pays for no lighter one."""
     started = time.perf_counter()
     val_images, val_labels = run.images[member.val_index], run.labels[member.val_index]
     base_probs = predict_probs(model, val_images)
     base_acc = _accuracy(base_probs, val_labels)
     macs = count_macs(model)
     cfg = member.config
+    yield PreparedMember(member, model, cfg, False, macs, macs, base_acc, base_acc, base_probs,
+                         "as trained", time.perf_counter() - started)
     if not plans:
-        return PreparedMember(member, model, cfg, False, macs, macs, base_acc, base_acc,
-                              base_probs, "not pruned (pruning off or impossible)",
-                              time.perf_counter() - started)
+        return
     train_index = member.train_index(len(run.labels))
     train_images = run.images[train_index]
     targets = (predict_probs(model, train_images) if settings.finetune_targets == "member"
@@ -118,7 +137,6 @@ def _prepare(run: Run, member: Member, model: keras.Model, plans: Sequence[Prune
     sample = calibration_images(train_images, run.labels[train_index],
                                 min(settings.recalibration_images, len(train_index)),
                                 settings.seed) if cfg.batch_norm else None  # the same every rung
-    lost: list[str] = []  # what each heavier rung lost
     for plan in plans:
         pruned, pruned_cfg = prune_model(model, cfg, plan.widths)
         if sample is not None:
@@ -128,22 +146,38 @@ def _prepare(run: Run, member: Member, model: keras.Model, plans: Sequence[Prune
                                     seed=settings.seed + member.seed)  # distinct per member
         probs = predict_probs(pruned, val_images)
         acc = _accuracy(probs, val_labels)
-        drop = 100.0 * (base_acc - acc)
         after = count_macs(pruned)
-        if drop <= settings.max_pruned_drop_pp + 1e-9:
-            note = (f"pruned: {1 - after / macs:.1%} fewer MACs, accuracy {base_acc:.5f} -> "
-                    f"{acc:.5f} on its fold" + (
-                        f" (heavier: lost {', '.join(lost)})" if lost else ""))
-            result = PreparedMember(member, pruned, pruned_cfg, True, macs, after, base_acc,
-                                    acc, probs, note, time.perf_counter() - started)
-            break
-        lost.append(f"{drop:.3f} pp at {1 - after / macs:.1%} fewer MACs ({base_acc:.5f} -> "
-                    f"{acc:.5f})")
+        yield PreparedMember(member, pruned, pruned_cfg, True, macs, after, base_acc, acc, probs,
+                             f"pruned: {1 - after / macs:.1%} fewer MACs, accuracy "
+                             f"{base_acc:.5f} -> {acc:.5f} on its fold",
+                             time.perf_counter() - started)
+
+
+def _prepare(run: Run, member: Member, model: keras.Model, plans: Sequence[PrunePlan],
+             settings: ExportSettings, log: Log | None) -> PreparedMember:
+    """The first rung whose pruned, fine-tuned copy keeps the member's fold accuracy, else the
+    member as trained: a lighter rung costs one more fine-tune only for a member the heavier one
+    failed."""
+    started = time.perf_counter()
+    options = member_options(run, member, model, plans, settings)
+    base = next(options)
+    if not plans:
+        result = dataclasses.replace(base, note="not pruned (pruning off or impossible)")
     else:
-        note = (f"NOT pruned: the pruned net lost {'; '.join(lost)} on its fold (limit "
-                f"{settings.max_pruned_drop_pp} pp): exporting the unpruned one")
-        result = PreparedMember(member, model, cfg, False, macs, macs, base_acc,
-                                base_acc, base_probs, note, time.perf_counter() - started)
+        lost: list[str] = []  # what each heavier rung lost
+        for option in options:
+            if option.drop_pp <= settings.max_pruned_drop_pp + 1e-9:
+                result = dataclasses.replace(option, note=option.note + (
+                    f" (heavier: lost {', '.join(lost)})" if lost else ""))
+                break
+            lost.append(f"{option.drop_pp:.3f} pp at "
+                        f"{1 - option.macs_after / option.macs_before:.1%} fewer MACs "
+                        f"({option.accuracy_before:.5f} -> {option.accuracy_after:.5f})")
+        else:
+            result = dataclasses.replace(
+                base, note=f"NOT pruned: the pruned net lost {'; '.join(lost)} on its fold "
+                           f"(limit {settings.max_pruned_drop_pp} pp): exporting the unpruned one",
+                seconds=time.perf_counter() - started)
     if log:
         log(f"{member.name}: {result.note} ({result.seconds:.0f}s)")
     return result

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from export import int8, report
+from export.budget import choose_within_budget, reference_for
 from export.calibration import calibration_images
 from export.convert import (
     OUTPUT,
@@ -30,11 +31,12 @@ from export.convert import (
     session,
     to_input,
 )
-from export.manifest import FP32_FILE, INT8_FILE, MANIFEST_FILE, build_manifest
+from export.manifest import FP32_FILE, INT8_FILE, MANIFEST_FILE, build_manifest, read_manifest
 from export.members import (
     PreparedMember,
     keep_ensemble_accuracy,
     prepare_members,
+    prepare_options,
     unpruned_probs,
 )
 from export.parity import (
@@ -50,19 +52,15 @@ from export.parity import (
     thresholds_for,
 )
 from export.publish import publish
+from export.refused import ExportRefused
 from export.run import Run, edge_members, load_run
 from export.settings import ExportSettings
-from export.timing import one_graph_vs_sessions
+from export.timing import graphs_taking_turns, one_graph_vs_sessions
 from solution.atomic import write_json
-from solution.errors import Refused
 from solution.runfolder import RunFolder
 from solution.training.precision import precision_in_force
 
 Log = Callable[[str], None]
-
-
-class ExportRefused(Refused):
-    """A check failed; nothing was published. The message is one line for the user."""
 
 
 @dataclass
@@ -117,7 +115,15 @@ def refusing_failures(action: str, out_dir: Path) -> Iterator[None]:
 
 def _export(run: Run, out_dir: Path, settings: ExportSettings, thresholds: Thresholds,
             command: str | None, say: Log, started: float, members_trained: int) -> ExportResult:
-    prepared = keep_ensemble_accuracy(run, prepare_members(run, settings, say), settings, say)
+    budget_record = None
+    if settings.no_slower_than:
+        reference = reference_for(run, Path(settings.no_slower_than))
+        choice = choose_within_budget(run, prepare_options(run, settings, say), reference,
+                                      settings.budget_rounds, say)
+        prepared, budget_record = choice.chosen, choice.record
+    else:
+        prepared = keep_ensemble_accuracy(run, prepare_members(run, settings, say), settings,
+                                          say)
     folder = RunFolder(run.path)
     export_dir = folder.export_dir
     _save_members(prepared, folder.exported_members_dir)
@@ -187,6 +193,10 @@ def _export(run: Run, out_dir: Path, settings: ExportSettings, thresholds: Thres
             parity=[c.to_dict() for c in checks], min_confidence=min_conf,
             calibration=calibration_info, settings=settings.to_dict(),
             thresholds=thresholds.to_dict(), opset=settings.opset, timing=timing)
+        if budget_record is not None:
+            manifest["speed_budget"] = {**budget_record, "whole_graphs": whole_graphs_against(
+                Path(settings.no_slower_than), int8_path, parity_x[:256],
+                settings.budget_rounds)}
         write_json(work / MANIFEST_FILE, manifest)
         failed = failures(checks)
         table_path = report.write_table(export_dir, manifest, checks, notes, published=not failed,
@@ -212,6 +222,17 @@ def ensemble_timing(int8_path: Path, members: int, images: np.ndarray,
                     f"({timing['k_sessions_images_per_s']:.0f} vs "
                     f"{timing['one_graph_images_per_s']:.0f} images/s); the edge contract is one "
                     "file, so the one graph is kept")
+
+
+def whole_graphs_against(reference: Path, int8_path: Path, images: np.ndarray,
+                         rounds: int) -> dict[str, dict[str, float]]:
+    """The reference package's int8 graph and the new one, each whole, taking turns on one
+    thread: the check on the per-member prices the budget chose by (`export.budget`)."""
+    ref_file = reference / read_manifest(reference)["variants"]["int8"]["file"]
+    ref, new = graphs_taking_turns([ref_file, int8_path], images, rounds=rounds)
+    return {"reference": ref, "exported": new,
+            "batch_speed": new["images_per_s"] / ref["images_per_s"],
+            "single_speed": ref["single_ms"] / new["single_ms"]}
 
 
 def parity_images(images: np.ndarray, count: int, seed: int = 0) -> tuple[np.ndarray, str]:

@@ -45,6 +45,19 @@ def members_table(members: list[dict]) -> Table:
                    f"{m['accuracy_after']:.5f}") for m in members])
 
 
+def budget_line(budget: dict) -> str:
+    """What the speed budget chose, what it cost in images, and the whole graphs' check."""
+    spent, limit, whole = budget["spent"], budget["budget"], budget["whole_graphs"]
+    lost = budget["right_unpruned"] - budget["right_chosen"]
+    return (f"Speed budget against {budget['reference']}: members priced at "
+            f"{spent['batch_us']:.0f} us per image in batches and {spent['single_us']:.0f} us for "
+            f"one (the reference's members: {limit['batch_us']:.0f} and "
+            f"{limit['single_us']:.0f}); {budget['right_chosen']:,} of {budget['rows']:,} OOF "
+            f"images right in Keras, {lost} fewer than every member as trained. Whole int8 "
+            f"graphs taking turns: {whole['batch_speed']:.2f}x the reference's speed in "
+            f"batches, {whole['single_speed']:.2f}x for one image.")
+
+
 def format_table(manifest: dict, checks: list[Check], notes: list[str], published: bool,
                  seconds: float) -> str:
     acc = manifest["accuracy"]
@@ -68,6 +81,8 @@ def format_table(manifest: dict, checks: list[Check], notes: list[str], publishe
               f"{timing['threads']} thread): {timing['one_graph_images_per_s']:.0f} vs "
               f"{timing['k_sessions_images_per_s']:.0f} images/s.",
               f"Recommended min_confidence: {manifest['min_confidence']}.", ""]
+    if "speed_budget" in manifest:
+        lines += [budget_line(manifest["speed_budget"]), ""]
     if notes:
         lines += ["Notes:", *[f"- {n}" for n in notes], ""]
     return "\n".join(lines)

@@ -12,7 +12,6 @@ touched.
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from export.manifest import (
     FP32_FILE,
     INT8_FILE,
     MANIFEST_FILE,
+    read_manifest,
     sha256,
     variant,
 )
@@ -44,8 +44,9 @@ from export.parity import (
     int8_checks,
     sanity_checks,
 )
-from export.pipeline import ExportRefused, ensemble_timing, parity_images, refusing_failures
+from export.pipeline import ensemble_timing, parity_images, refusing_failures
 from export.publish import publish
+from export.refused import ExportRefused
 from export.settings import ExportSettings
 from export.timing import graphs_taking_turns
 from solution.atomic import write_json
@@ -138,22 +139,6 @@ def requantize_package(models_dir: Path, data: str, settings: ExportSettings | N
         say(timing_note)
     say(f"published {', '.join(p.name for p in placed)} into {models_dir}")
     return RequantizeResult(placed, checks, updated, before, after)
-
-
-def read_manifest(models_dir: Path) -> dict[str, Any]:
-    path = models_dir / MANIFEST_FILE
-    try:
-        manifest = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ExportRefused(f"{path}: no manifest; point --models at a published edge "
-                            "models folder") from None
-    except (OSError, ValueError) as exc:
-        raise ExportRefused(f"{path}: unreadable manifest ({exc})") from None
-    missing = [key for key in ("run_id", "members", "thresholds", "variants", "accuracy")
-               if not isinstance(manifest, dict) or key not in manifest]
-    if missing:
-        raise ExportRefused(f"{path}: manifest lacks {', '.join(missing)}")
-    return manifest
 
 
 def training_rows(manifest: dict[str, Any], data: str) -> tuple[np.ndarray, np.ndarray]:

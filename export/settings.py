@@ -39,6 +39,11 @@ class ExportSettings:
     # runs), member none
     finetune_targets: str = "labels"
     max_pruned_drop_pp: float = 0.05  # keep a pruned member only if its own fold loses <= this
+    # a published models folder the export must not be slower than (`export.budget`): every
+    # member is then fine-tuned at every rung, and the combination that reads the most OOF
+    # images right within that package's int8 time is exported (`max_pruned_drop_pp` unused)
+    no_slower_than: str | None = None
+    budget_rounds: int = 5  # turns each width set is timed for that choice
     # --- conversion and quantization ---
     opset: int = 17  # ONNX opset of the exported graphs (the issue asks >= 17)
     calibration_images: int = 300  # training images the int8 ranges are calibrated on

@@ -116,8 +116,7 @@ def test_cli_refuses_other_data_and_a_folder_without_manifest_in_one_line(packag
                                                str(other)])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        f"error: {empty / 'manifest.json'}: no manifest; point --models at a published edge "
-        "models folder"]
+        f"error: {empty / 'manifest.json'}: no manifest: not a published edge models folder"]
 
 
 def test_a_missing_or_unreadable_int8_graph_is_refused_in_one_line(package, small_zip):

@@ -129,10 +129,15 @@ def _members_per_fold(_ctx, _param, value: str) -> int | None:
                       type=click.Choice(FINETUNE_TARGETS),
                       help="Fine-tune a pruned copy towards the unpruned member's own "
                            "probabilities or towards the true labels."),
+         click.option("--no-slower-than", "reference", default=None,
+                      type=click.Path(exists=True, file_okay=False),
+                      help="A published models folder: fine-tune every member at every pruning "
+                           "rung and export the combination that reads the most OOF images "
+                           "right within that package's int8 time."),
          click.option("--threads", type=click.IntRange(1), default=None,
                       help="Bound TensorFlow's and onnxruntime's CPU threads (default: all)."))
 def export(run_path, runs_dir, data, out_dir, no_prune, members_per_fold, finetune_epochs,
-           finetune_targets, threads) -> None:
+           finetune_targets, reference, threads) -> None:
     """Prune, convert, quantize and check a run's fold models; publish them into the edge
     package's models folder only if every check passes."""
     from export.pipeline import export_run
@@ -141,7 +146,7 @@ def export(run_path, runs_dir, data, out_dir, no_prune, members_per_fold, finetu
 
     settings = ExportSettings(prune=not no_prune, threads=threads,
                               members_per_fold=members_per_fold,
-                              finetune_targets=finetune_targets)
+                              finetune_targets=finetune_targets, no_slower_than=reference)
     if finetune_epochs:
         settings = settings.replace(finetune_epochs=finetune_epochs)
     with exits(f"interrupted; {out_dir} left as it was"):
