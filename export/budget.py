@@ -12,9 +12,12 @@ bounds it.
 
 Time is priced per member from one int8 graph per conv width set (`export.width_bench`, untrained
 weights: int8 kernels take as long whatever the values), the reference's members priced the same
-way from the widths its manifest records, all taking turns on one thread. A member's graph alone
-carries a session call that the one ensemble graph does not, the same for every member on both
-sides of the comparison.
+way from the widths its manifest records, all taking turns on one thread, in microseconds per
+image in a batch of 256. One image alone is not priced: a member's graph alone pays a session
+call that the one ensemble graph does not, which drew every option's price towards the same
+figure, and in whole ensemble graphs the one-image speed-up of lighter members was as large as
+the batch one or larger (README). The export times both whole graphs after the choice, in
+batches and for one image, as the check.
 """
 
 from __future__ import annotations
@@ -32,35 +35,14 @@ from export.manifest import read_manifest
 from export.members import PreparedMember
 from export.refused import ExportRefused
 from export.run import Run
-from export.width_bench import WidthTiming, time_widths
+from export.width_bench import BATCH, WidthTiming, time_widths
 from solution.config import PRUNABLE, Config
 
 Log = Callable[[str], None]
 Widths = tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class Cost:
-    """Int8 time of members on one thread, in microseconds per image: in a batch of 256 (what
-    bulk reading pays) and for one image alone (what a field's few glyphs pay)."""
-
-    batch_us: float
-    single_us: float
-
-    def __add__(self, other: Cost) -> Cost:
-        return Cost(self.batch_us + other.batch_us, self.single_us + other.single_us)
-
-    def within(self, budget: Cost) -> bool:
-        """With room for rounding: the reference's own widths, summed in another order, fit."""
-        slack = 1.0 + 1e-9
-        return (self.batch_us <= budget.batch_us * slack
-                and self.single_us <= budget.single_us * slack)
-
-    def to_dict(self) -> dict[str, float]:
-        return {"batch_us": self.batch_us, "single_us": self.single_us}
-
-
-ZERO = Cost(0.0, 0.0)
+SLACK = 1.0 + 1e-9  # the reference's own widths, summed in another order, still fit
 
 
 @dataclass(frozen=True)
@@ -68,36 +50,29 @@ class Combination:
     """Options chosen for some folds: images read right on their rows and what they cost."""
 
     right: int
-    cost: Cost
+    cost: float  # us per image in a batch of BATCH, one thread
     picks: tuple[tuple[int, ...], ...]  # per fold, the option index of each of its members
 
 
-def best_within(folds: Sequence[Sequence[tuple[int, Cost]]], budget: Cost) -> Combination | None:
+def best_within(folds: Sequence[Sequence[tuple[int, float]]], budget: float,
+                ) -> Combination | None:
     """The choice of one combination per fold that reads the most images right within `budget`
-    (then the cheapest in batches); None when even the cheapest choice exceeds it.
+    (then the cheapest); None when even the cheapest choice exceeds it.
 
     `folds[f][k]` is fold f's k-th combination: (images right on the fold's rows, its cost). The
-    choices grow fold by fold, keeping only those no other beats on images right and both costs
-    alike, so five folds of nine combinations stay a few dozen candidates, not 9^5."""
-    partial = [Combination(0, ZERO, ())]
+    choices grow fold by fold, keeping only those that no cheaper one reads as many right as, so
+    five folds of nine combinations stay a few dozen candidates, not 9^5."""
+    partial = [Combination(0, 0.0, ())]
     for combos in folds:
-        grown = [Combination(p.right + right, p.cost + cost, (*p.picks, (k,)))
-                 for p in partial for k, (right, cost) in enumerate(combos)
-                 if (p.cost + cost).within(budget)]
-        partial = _undominated(grown)
-    if not partial:
-        return None
-    return max(partial, key=lambda c: (c.right, -c.cost.batch_us, -c.cost.single_us))
-
-
-def _undominated(combinations: list[Combination]) -> list[Combination]:
-    def beats(a: Combination, b: Combination) -> bool:
-        return (a.right >= b.right and a.cost.batch_us <= b.cost.batch_us
-                and a.cost.single_us <= b.cost.single_us
-                and (a.right, -a.cost.batch_us, -a.cost.single_us)
-                > (b.right, -b.cost.batch_us, -b.cost.single_us))
-
-    return [c for c in combinations if not any(beats(o, c) for o in combinations)]
+        grown = sorted((Combination(p.right + right, p.cost + cost, (*p.picks, (k,)))
+                        for p in partial for k, (right, cost) in enumerate(combos)
+                        if p.cost + cost <= budget * SLACK),
+                       key=lambda c: (c.cost, -c.right))
+        partial = []
+        for c in grown:
+            if not partial or c.right > partial[-1].right:
+                partial.append(c)
+    return partial[-1] if partial else None  # the most right; the cheapest of those
 
 
 @dataclass
@@ -137,27 +112,25 @@ def choose_within_budget(run: Run, options: Sequence[Sequence[PreparedMember]],
         log(f"timing {len(distinct)} width sets in int8 (one thread, {rounds} rounds) to price "
             f"the members against {reference.path}")
     timings = time_widths(cfg, [("/".join(map(str, w)), w) for w in distinct], rounds=rounds)
-    price = {t.widths: Cost(t.batch_us, t.single_us) for t in timings}
-    budget = sum((price[w] for w in reference_widths), ZERO)
+    price = {t.widths: t.batch_us for t in timings}
+    budget = sum(price[w] for w in reference_widths)
     fold_members = _fold_members(options)
     combos = [_fold_combinations(run, [options[k] for k in members], price)
               for members in fold_members.values()]
     best = best_within([[(right, cost) for right, cost, _ in fold] for fold in combos], budget)
     if best is None:
-        cheapest = sum((min((price[w] for w in widths), key=lambda c: c.batch_us)
-                        for widths in option_widths), ZERO)
+        cheapest = sum(min(price[w] for w in widths) for widths in option_widths)
         raise ExportRefused(
             f"even every member at its lightest rung is slower than {reference.path} "
-            f"({cheapest.batch_us:.0f} vs {budget.batch_us:.0f} us per image in batches, "
-            f"{cheapest.single_us:.0f} vs {budget.single_us:.0f} us for one image); nothing "
-            "published")
+            f"({cheapest:.0f} vs {budget:.0f} us per image in batches of {BATCH}, one thread); "
+            "nothing published")
     chosen: list[PreparedMember | None] = [None] * len(options)
     for members, fold, (pick,) in zip(fold_members.values(), combos, best.picks, strict=True):
         for k, option in zip(members, fold[pick][2], strict=True):
             chosen[k] = _noted(options[k], option, price)
     unpruned = sum(fold[0][0] for fold in combos)  # combination 0: every member as trained
     record = {"reference": str(reference.path), "rounds": rounds,
-              "budget": budget.to_dict(), "spent": best.cost.to_dict(),
+              "budget_us": budget, "spent_us": best.cost,
               "right_chosen": best.right, "right_unpruned": unpruned,
               "rows": sum(len(options[m[0]][0].member.val_index)
                           for m in fold_members.values()),
@@ -168,8 +141,7 @@ def choose_within_budget(run: Run, options: Sequence[Sequence[PreparedMember]],
                           for member in options]}
     if log:
         log(f"speed budget: {best.right:,} OOF images right (as trained {unpruned:,}) at "
-            f"{best.cost.batch_us:.0f} us per image in batches and {best.cost.single_us:.0f} "
-            f"for one, against {budget.batch_us:.0f} and {budget.single_us:.0f} for "
+            f"{best.cost:.0f} us per image in batches, against {budget:.0f} for "
             f"{reference.path}")
     return BudgetChoice([c for c in chosen if c is not None], record)
 
@@ -207,8 +179,8 @@ def _fold_members(options: Sequence[Sequence[PreparedMember]]) -> dict[int, list
 
 
 def _fold_combinations(run: Run, members: Sequence[Sequence[PreparedMember]],
-                       price: dict[Widths, Cost],
-                       ) -> list[tuple[int, Cost, tuple[PreparedMember, ...]]]:
+                       price: dict[Widths, float],
+                       ) -> list[tuple[int, float, tuple[PreparedMember, ...]]]:
     """Every combination of the fold's members' options (the first: all as trained), with the
     images the weighted average reads right on the fold's rows and the combination's cost."""
     labels = run.labels[members[0][0].member.val_index]
@@ -217,18 +189,17 @@ def _fold_combinations(run: Run, members: Sequence[Sequence[PreparedMember]],
     for combo in itertools.product(*members):
         probs = np.average([o.val_probs for o in combo], axis=0, weights=weights)
         right = int(np.sum(probs.argmax(1) == labels))
-        cost = sum((price[o.config.layer_widths()] for o in combo), ZERO)
+        cost = sum(price[o.config.layer_widths()] for o in combo)
         result.append((right, cost, combo))
     return result
 
 
 def _noted(options: Sequence[PreparedMember], chosen: PreparedMember,
-           price: dict[Widths, Cost]) -> PreparedMember:
+           price: dict[Widths, float]) -> PreparedMember:
     """The chosen option, its note saying what the others would have read and cost."""
     def describe(o: PreparedMember) -> str:
-        cost = price[o.config.layer_widths()]
         return (f"{'/'.join(map(str, o.config.layer_widths()))} {o.accuracy_after:.5f} "
-                f"({cost.batch_us:.0f}/{cost.single_us:.0f} us)")
+                f"({price[o.config.layer_widths()]:.0f} us)")
 
     others = "; ".join(describe(o) for o in options if o is not chosen)
     what = "pruned" if chosen.pruned else "NOT pruned"

@@ -47,12 +47,11 @@ def members_table(members: list[dict]) -> Table:
 
 def budget_line(budget: dict) -> str:
     """What the speed budget chose, what it cost in images, and the whole graphs' check."""
-    spent, limit, whole = budget["spent"], budget["budget"], budget["whole_graphs"]
+    whole = budget["whole_graphs"]
     lost = budget["right_unpruned"] - budget["right_chosen"]
     return (f"Speed budget against {budget['reference']}: members priced at "
-            f"{spent['batch_us']:.0f} us per image in batches and {spent['single_us']:.0f} us for "
-            f"one (the reference's members: {limit['batch_us']:.0f} and "
-            f"{limit['single_us']:.0f}); {budget['right_chosen']:,} of {budget['rows']:,} OOF "
+            f"{budget['spent_us']:.0f} us per image in batches (the reference's members: "
+            f"{budget['budget_us']:.0f}); {budget['right_chosen']:,} of {budget['rows']:,} OOF "
             f"images right in Keras, {lost} fewer than every member as trained. Whole int8 "
             f"graphs taking turns: {whole['batch_speed']:.2f}x the reference's speed in "
             f"batches, {whole['single_speed']:.2f}x for one image.")
