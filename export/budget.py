@@ -91,12 +91,15 @@ class Reference:
     path: Path
     network: Config  # the run's network as trained (no `channels`)
     widths: tuple[Widths, ...]
+    int8_file: Path  # its int8 graph, timed whole against the export's after the choice
 
 
 def reference_for(run: Run, models_dir: Path) -> Reference:
     """Checked before any member is fine-tuned, so that a wrong folder costs seconds."""
     network = one_network([m.config for m in run.members])
-    return Reference(models_dir, network, tuple(package_widths(models_dir, network)))
+    manifest = read_manifest(models_dir)
+    return Reference(models_dir, network, tuple(package_widths(manifest, network, models_dir)),
+                     models_dir / manifest["variants"]["int8"]["file"])
 
 
 def choose_within_budget(run: Run, options: Sequence[Sequence[PreparedMember]],
@@ -146,9 +149,8 @@ def choose_within_budget(run: Run, options: Sequence[Sequence[PreparedMember]],
     return BudgetChoice([c for c in chosen if c is not None], record)
 
 
-def package_widths(models_dir: Path, cfg: Config) -> list[Widths]:
+def package_widths(manifest: dict[str, Any], cfg: Config, models_dir: Path) -> list[Widths]:
     """The conv widths of each member of a published package, as its manifest records them."""
-    manifest = read_manifest(models_dir)
     widths = []
     for entry in manifest["members"]:
         channels = tuple(entry.get("channels") or ())

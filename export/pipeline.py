@@ -31,7 +31,7 @@ from export.convert import (
     session,
     to_input,
 )
-from export.manifest import FP32_FILE, INT8_FILE, MANIFEST_FILE, build_manifest, read_manifest
+from export.manifest import FP32_FILE, INT8_FILE, MANIFEST_FILE, build_manifest
 from export.members import (
     PreparedMember,
     keep_ensemble_accuracy,
@@ -115,7 +115,7 @@ def refusing_failures(action: str, out_dir: Path) -> Iterator[None]:
 
 def _export(run: Run, out_dir: Path, settings: ExportSettings, thresholds: Thresholds,
             command: str | None, say: Log, started: float, members_trained: int) -> ExportResult:
-    budget_record = None
+    budget_record, reference = None, None
     if settings.no_slower_than:
         reference = reference_for(run, Path(settings.no_slower_than))
         choice = choose_within_budget(run, prepare_options(run, settings, say), reference,
@@ -193,10 +193,9 @@ def _export(run: Run, out_dir: Path, settings: ExportSettings, thresholds: Thres
             parity=[c.to_dict() for c in checks], min_confidence=min_conf,
             calibration=calibration_info, settings=settings.to_dict(),
             thresholds=thresholds.to_dict(), opset=settings.opset, timing=timing)
-        if budget_record is not None:
+        if budget_record is not None and reference is not None:
             manifest["speed_budget"] = {**budget_record, "whole_graphs": whole_graphs_against(
-                Path(settings.no_slower_than), int8_path, parity_x[:256],
-                settings.budget_rounds)}
+                reference.int8_file, int8_path, parity_x[:256], settings.budget_rounds)}
         write_json(work / MANIFEST_FILE, manifest)
         failed = failures(checks)
         table_path = report.write_table(export_dir, manifest, checks, notes, published=not failed,
@@ -224,11 +223,10 @@ def ensemble_timing(int8_path: Path, members: int, images: np.ndarray,
                     "file, so the one graph is kept")
 
 
-def whole_graphs_against(reference: Path, int8_path: Path, images: np.ndarray,
+def whole_graphs_against(ref_file: Path, int8_path: Path, images: np.ndarray,
                          rounds: int) -> dict[str, dict[str, float]]:
     """The reference package's int8 graph and the new one, each whole, taking turns on one
     thread: the check on the per-member prices the budget chose by (`export.budget`)."""
-    ref_file = reference / read_manifest(reference)["variants"]["int8"]["file"]
     ref, new = graphs_taking_turns([ref_file, int8_path], images, rounds=rounds)
     return {"reference": ref, "exported": new,
             "batch_speed": new["images_per_s"] / ref["images_per_s"],
